@@ -1,0 +1,100 @@
+"""The app factory: configuration, extensions, login, Chinese UI, the admin screens and
+the CLI commands."""
+import os
+
+from flask import Flask, render_template
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_login import current_user
+
+from admin_app.config import load_config
+from admin_app.extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None, config_name: str | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(load_config(config_name))
+    if config:
+        app.config.update(config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][10:]) or ".", exist_ok=True)
+    os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "zh_Hans_CN")
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "info"
+
+    with app.app_context():
+        from admin_app import database
+
+        database.configure_engine(db.engine)
+        from admin_app import audit
+
+        audit.install(db.session)
+
+    from admin_app.auth import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
+    _register_admin(app)
+    _register_template_helpers(app)
+    _register_error_pages(app)
+
+    from admin_app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_admin(app: Flask) -> None:
+    from views import register_views
+    from views.home import HomeView
+
+    admin = Admin(app, name="贷后管理", url="/",
+                  index_view=HomeView(name="首页", url="/", endpoint="admin"),
+                  theme=Bootstrap4Theme(base_template="admin/app_base.html", fluid=True),
+                  csp_nonce_generator=None)
+    register_views(admin)
+    from admin_app.checks import check_declarations
+
+    check_declarations(app, admin)
+    app.extensions["postloan_admin"] = admin
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from admin_app.permissions import ROLES, allowed
+
+    @app.context_processor
+    def helpers():
+        def current_user_role_labels():
+            if not current_user.is_authenticated:
+                return ""
+            return "、".join(ROLES[r] for r in sorted(current_user.roles) if r in ROLES)
+
+        def can(endpoint, verb="view"):
+            return allowed(current_user, endpoint, verb)
+
+        return {"current_user_role_labels": current_user_role_labels, "can": can}
+
+
+def _register_error_pages(app: Flask) -> None:
+    messages = {403: "您没有权限访问此页面。", 404: "页面不存在。", 413: "上传的文件过大。",
+                400: "请求无效(可能是页面已过期,请刷新后重试)。", 500: "服务器内部错误,请稍后重试。"}
+
+    def handler(err):
+        code = getattr(err, "code", 500) or 500
+        return render_template("error.html", code=code, message=messages.get(code, str(err))), code
+
+    for code in messages:
+        app.register_error_handler(code, handler)
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        return render_template("error.html", code=400,
+                               message="表单已过期或缺少安全令牌(CSRF),请刷新页面后重试。"), 400

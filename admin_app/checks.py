@@ -1,0 +1,31 @@
+"""Start-up checks of the screen declarations (Django-style): a mistake in a declaration
+fails the app factory, not a user's click."""
+from admin_app.permissions import permission_table
+from admin_app.screens import ScreenView
+
+
+class DeclarationError(RuntimeError):
+    pass
+
+
+def check_declarations(app, admin) -> None:
+    table = permission_table()
+    errors = []
+    for view in admin._views:
+        key = view.endpoint
+        if key not in table:
+            errors.append(f"{key}: no entry in admin_app.permissions")
+            continue
+        if not isinstance(view, ScreenView):
+            continue
+        for url, name, methods in view._urls:
+            verb = view.verb_for(name)
+            if verb is None:
+                errors.append(f"{key}.{name}: exposed without a verb (declare it in `verbs`)")
+            elif verb not in table[key] and verb not in ("create", "edit", "delete", "export"):
+                errors.append(f"{key}.{name}: verb '{verb}' missing from the permission table")
+        for f in view.search_fields:
+            if f.column is None:
+                errors.append(f"{key}: search field {f.name} has no column")
+    if errors:
+        raise DeclarationError("Screen declarations are wrong:\n" + "\n".join(errors))

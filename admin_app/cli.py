@@ -1,0 +1,105 @@
+"""CLI commands of SPEC §5: `flask --app wsgi init-db | seed-demo | create-user | run-jobs |
+scheduler | backup`."""
+import time
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from admin_app.extensions import db
+from admin_app.permissions import ROLES
+
+
+def init_schema() -> None:
+    """Bring the schema to the newest migration (creates every table on a new database)."""
+    from flask_migrate import upgrade
+
+    upgrade()
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """创建或升级数据库结构(Alembic 迁移)。"""
+    init_schema()
+    click.echo(f"数据库已就绪: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(sorted(ROLES)))
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "display_name", default="")
+@with_appcontext
+def create_user_command(username, roles, password, display_name):
+    """创建员工账户(可多个 --role)。"""
+    from models.user import User
+
+    if len(password) < 8:
+        raise click.BadParameter("密码至少 8 位", param_hint="--password")
+    user = db.session.execute(select(User).where(User.username == username)).scalar()
+    if user is None:
+        user = User(username=username)
+        db.session.add(user)
+    user.display_name = display_name or username
+    user.roles = roles
+    user.set_password(password)
+    db.session.commit()
+    click.echo(f"用户 {username} 已保存,角色: {', '.join(ROLES[r] for r in roles)}")
+
+
+@click.command("seed-demo")
+@click.option("--loans", default=2000, show_default=True, type=int)
+@click.option("--seed", "seed_value", default=42, show_default=True, type=int)
+@click.option("--as-of", "as_of", default=None, help="演示数据的业务日期 YYYY-MM-DD(默认今天)")
+@with_appcontext
+def seed_demo_command(loans, seed_value, as_of):
+    """生成确定性的演示贷款账簿与演示账户。"""
+    from admin_app.seed import seed_demo
+
+    started = time.perf_counter()
+    as_of_date = date.fromisoformat(as_of) if as_of else date.today()
+    summary = seed_demo(loans=loans, seed=seed_value, as_of=as_of_date)
+    click.echo(f"演示数据已生成({time.perf_counter() - started:.1f} 秒): {summary}")
+    click.echo("演示账户(密码均为 demo12345): admin, officer, officer2, collector, "
+               "risk_checker, risk_approver, reviewer")
+
+
+@click.command("run-jobs")
+@click.option("--date", "as_of", default=None, help="业务日期 YYYY-MM-DD(默认今天)")
+@with_appcontext
+def run_jobs_command(as_of):
+    """运行一次日终任务:贷款状态、逾期天数、建议分类、全部预警。"""
+    from jobs.daily import run_daily
+
+    as_of_date = date.fromisoformat(as_of) if as_of else date.today()
+    result = run_daily(as_of_date)
+    click.echo(result.describe())
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command():
+    """独立的调度进程:每日定时运行日终任务(每个部署只运行一个)。"""
+    from jobs.scheduler import run_scheduler
+
+    run_scheduler(current_app._get_current_object())
+
+
+@click.command("backup")
+@click.argument("target")
+@with_appcontext
+def backup_command(target):
+    """在线备份 SQLite 数据库到 TARGET(PostgreSQL 请用 pg_dump)。"""
+    from admin_app.backup import backup_sqlite
+
+    path = backup_sqlite(db.engine, target)
+    click.echo(f"备份完成: {path}")
+
+
+def register_cli(app) -> None:
+    for cmd in (init_db_command, create_user_command, seed_demo_command, run_jobs_command,
+                scheduler_command, backup_command):
+        app.cli.add_command(cmd)

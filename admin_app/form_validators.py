@@ -1,0 +1,34 @@
+"""WTForms validators with Chinese messages, wrapping models.identity."""
+from wtforms.validators import ValidationError
+
+from models import identity
+
+
+class ResidentOrCreditCode:
+    """身份证号 for people, 统一社会信用代码 for companies; `kind_field` names the type field."""
+
+    def __init__(self, kind_field: str = "kind"):
+        self.kind_field = kind_field
+
+    def __call__(self, form, field):
+        kind_field = getattr(form, self.kind_field, None)
+        kind = kind_field.data if kind_field is not None else "person"
+        value = (field.data or "").strip().upper()
+        field.data = value
+        if kind == "company":
+            if not identity.is_valid_uscc(value):
+                raise ValidationError("统一社会信用代码无效(应为18位,且校验位正确)")
+        elif not identity.is_valid_resident_id(value):
+            raise ValidationError("身份证号无效(应为18位,且校验位正确)")
+
+
+def phone(form, field):
+    field.data = (field.data or "").strip()
+    if not identity.is_valid_phone(field.data):
+        raise ValidationError("联系电话无效(手机号11位,或区号-座机号)")
+
+
+def card_number(form, field):
+    field.data = (field.data or "").replace(" ", "")
+    if not identity.is_valid_card_number(field.data):
+        raise ValidationError("银行卡号无效(12-19位数字,且通过 Luhn 校验)")

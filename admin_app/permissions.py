@@ -1,0 +1,107 @@
+"""Who may do what: the one place that decides every screen, button, action, export and
+custom endpoint. Views declare only their endpoint; the shared view machinery
+(admin_app.screens) reads this table for menus, buttons and server-side checks, and the
+permission-matrix test reads it too. An endpoint missing here fails the app factory."""
+
+ROLES = {
+    "admin": "系统管理员",
+    "officer": "客户经理",
+    "collector": "催收专员",
+    "risk_checker": "风控专员",
+    "risk_approver": "风控主管",
+    "reviewer": "审查岗",
+}
+
+ALL = frozenset(ROLES)
+ADMIN = frozenset({"admin"})
+OFFICE = frozenset({"admin", "officer"})
+RISK = frozenset({"risk_checker", "risk_approver", "reviewer"})
+LOAN_STAFF = frozenset({"admin", "officer", "collector"}) | RISK
+COLLECTION = frozenset({"admin", "officer", "collector"})
+
+
+def _p(view, **verbs):
+    """A permission entry: `view` roles see the screen; each other verb names its roles."""
+    entry = {"view": frozenset(view)}
+    entry.update({verb: frozenset(roles) for verb, roles in verbs.items()})
+    return entry
+
+
+# Approval stage screens get their entries from the workflow declarations
+# (models.approval.WORKFLOWS) in stage_permissions() below.
+PERMISSIONS: dict[str, dict[str, frozenset]] = {
+    "admin": _p(ALL),  # 首页 (Flask-Admin index endpoint)
+    "loan_detail": _p(ALL),
+    # 客户银行卡账户管理
+    "bank_cards": _p(OFFICE | {"collector"}, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE),
+    # 合同变更
+    "contract_change": _p(OFFICE | RISK, rate_change=OFFICE, extension=OFFICE, export=OFFICE | RISK),
+    # 贷后检查
+    "inspection_loans": _p(OFFICE | RISK, interview=OFFICE, inspect=OFFICE),
+    # 贷后预警
+    "warn_credit_expiry": _p(LOAN_STAFF, handle=OFFICE | {"collector"}, export=LOAN_STAFF),
+    "warn_mortgage_expiry": _p(LOAN_STAFF, handle=OFFICE | {"collector"}, export=LOAN_STAFF),
+    "warn_pledge_expiry": _p(LOAN_STAFF, handle=OFFICE | {"collector"}, export=LOAN_STAFF),
+    "warn_inspection_due": _p(LOAN_STAFF, handle=OFFICE, export=LOAN_STAFF),
+    "warn_repayment_overdue": _p(LOAN_STAFF, handle=OFFICE | {"collector"}, export=LOAN_STAFF),
+    "warn_repayment_due": _p(LOAN_STAFF, handle=OFFICE | {"collector"}, export=LOAN_STAFF),
+    # 五级分类
+    "classification_manage": _p(OFFICE | RISK, propose=OFFICE, export=OFFICE | RISK),
+    "classification_stats": _p(LOAN_STAFF, export=LOAN_STAFF),
+    # 核销管理
+    "writeoff_apply": _p(OFFICE | RISK, create=OFFICE, edit=OFFICE, export=OFFICE | RISK),
+    # 催收管理
+    "collection_overdue": _p(COLLECTION, collect=COLLECTION, export=COLLECTION),
+    "collection_query": _p(COLLECTION, follow_up=COLLECTION, export=COLLECTION),
+    "collection_guarantor": _p(COLLECTION, collect=COLLECTION, export=COLLECTION),
+    "receipt_borrower": _p(COLLECTION, upload=COLLECTION),
+    "receipt_guarantor": _p(COLLECTION, upload=COLLECTION),
+    # 贷后业务查询
+    "query_active": _p(LOAN_STAFF, export=LOAN_STAFF),
+    "query_extended": _p(LOAN_STAFF, export=LOAN_STAFF),
+    "query_overdue": _p(LOAN_STAFF, export=LOAN_STAFF),
+    "query_settled": _p(LOAN_STAFF, export=LOAN_STAFF),
+    # 基础数据
+    "customers": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE),
+    "products": _p(LOAN_STAFF, create=ADMIN, edit=ADMIN, delete=ADMIN, export=ADMIN),
+    "loans": _p(LOAN_STAFF, create=OFFICE, export=OFFICE | RISK),
+    "credit_lines": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE),
+    "collaterals": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE),
+    "guarantors": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE),
+    "repayments": _p(LOAN_STAFF, create=OFFICE | {"collector"}, export=OFFICE | RISK),
+    # 系统管理
+    "users": _p(ADMIN, create=ADMIN, edit=ADMIN, export=ADMIN),
+    "audit_log": _p(ADMIN | {"risk_approver"}, export=ADMIN),
+    "settings": _p(ADMIN, edit=ADMIN),
+    "job_runs": _p(ADMIN, run=ADMIN),
+}
+
+
+def stage_permissions() -> dict[str, dict[str, frozenset]]:
+    """Entries for the generated approval stage screens: the stage's role views and acts;
+    admins and risk staff may look on."""
+    from models.approval import WORKFLOWS
+
+    out = {}
+    for wf in WORKFLOWS.values():
+        for stage in wf.stages:
+            out[stage.endpoint] = _p({stage.role, "admin"} | RISK, approve={stage.role},
+                                     download={stage.role, "admin"} | RISK)
+    return out
+
+
+def permission_table() -> dict[str, dict[str, frozenset]]:
+    table = dict(PERMISSIONS)
+    table.update(stage_permissions())
+    return table
+
+
+def allowed(user, endpoint: str, verb: str = "view") -> bool:
+    """True when `user` holds a role allowed `verb` on `endpoint`. Unknown endpoint or
+    verb: refused (deny by default)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    entry = permission_table().get(endpoint)
+    if not entry or verb not in entry:
+        return False
+    return bool(user.roles & entry[verb])

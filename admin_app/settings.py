@@ -1,0 +1,82 @@
+"""Parameters admins may change, with their defaults, labels and validation. Stored in the
+`setting` table; read through get_int / get_time so callers never parse strings."""
+from dataclasses import dataclass
+from datetime import time
+
+from sqlalchemy import select
+
+from admin_app.extensions import db
+from models.warning import Setting
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str
+    label: str
+    default: str
+    kind: str = "int"  # int | time
+    min: int = 0
+    max: int = 3650
+    group: str = "预警参数"
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("lead_days.credit_expiry", "授信到期预警提前天数", "30"),
+    Param("lead_days.mortgage_expiry", "抵押到期预警提前天数", "30"),
+    Param("lead_days.pledge_expiry", "质押到期预警提前天数", "30"),
+    Param("lead_days.inspection_due", "贷后检查预警提前天数", "7"),
+    Param("lead_days.repayment_due", "还款到期预警提前天数", "7"),
+    Param("class.attention_days", "关注类逾期天数下限(超过)", "0", group="五级分类参数"),
+    Param("class.substandard_days", "次级类逾期天数下限(超过)", "90", group="五级分类参数"),
+    Param("class.doubtful_days", "可疑类逾期天数下限(超过)", "270", group="五级分类参数"),
+    Param("class.loss_days", "损失类逾期天数下限(超过)", "360", group="五级分类参数"),
+    Param("collection.start", "催收允许开始时间", "08:00", kind="time", group="催收参数"),
+    Param("collection.end", "催收允许结束时间", "21:00", kind="time", group="催收参数"),
+)
+PARAMS_BY_KEY = {p.key: p for p in PARAMS}
+
+
+def _raw(key: str) -> str:
+    value = db.session.execute(select(Setting.value).where(Setting.key == key)).scalar()
+    return value if value is not None else PARAMS_BY_KEY[key].default
+
+
+def get_int(key: str) -> int:
+    return int(_raw(key))
+
+
+def get_time(key: str) -> time:
+    hh, mm = _raw(key).split(":")
+    return time(int(hh), int(mm))
+
+
+def validate(key: str, value: str) -> str:
+    """Return the normalised value or raise ValueError with a Chinese message."""
+    p = PARAMS_BY_KEY[key]
+    value = (value or "").strip()
+    if p.kind == "int":
+        if not value.isdigit():
+            raise ValueError(f"{p.label}必须是整数")
+        n = int(value)
+        if not p.min <= n <= p.max:
+            raise ValueError(f"{p.label}必须在 {p.min} 到 {p.max} 之间")
+        return str(n)
+    try:
+        hh, mm = value.split(":")
+        t = time(int(hh), int(mm))
+    except (ValueError, TypeError):
+        raise ValueError(f"{p.label}格式应为 HH:MM") from None
+    return t.strftime("%H:%M")
+
+
+def set_value(key: str, value: str, user_id: int | None = None) -> None:
+    from datetime import datetime
+
+    value = validate(key, value)
+    row = db.session.get(Setting, key)
+    if row is None:
+        row = Setting(key=key, value=value)
+        db.session.add(row)
+    row.value = value
+    row.updated_by_id = user_id
+    row.updated_at = datetime.now()

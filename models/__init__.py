@@ -1,0 +1,12 @@
+"""SQLAlchemy models, one module per subject, plus the pure domain logic beside them."""
+from admin_app.extensions import db  # noqa: F401
+
+from .user import User  # noqa: F401
+from .customer import Customer, BankCard, CreditLine  # noqa: F401
+from .product import LoanProduct  # noqa: F401
+from .loan import Loan, Guarantor, Collateral, RateChange, Extension, Repayment  # noqa: F401
+from .schedule import Installment  # noqa: F401
+from .review import Interview, Inspection, ClassificationChange, WriteOff, ApprovalStep  # noqa: F401
+from .collection import Collection, Receipt  # noqa: F401
+from .warning import Warning, Setting, JobRun  # noqa: F401
+from .audit import AuditLog  # noqa: F401

@@ -1,0 +1,71 @@
+"""Customers, their bank cards and credit lines."""
+from datetime import date
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from admin_app.extensions import db
+from .enums import CUSTOMER_TYPES
+from .types import Money
+
+
+class Customer(db.Model):
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="person")
+    name: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
+    id_number: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    phone: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    contact_person: Mapped[str | None] = mapped_column(String(64), index=True)
+    address: Mapped[str | None] = mapped_column(String(256))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+
+    officer = relationship("User", lazy="joined")
+    bank_cards = relationship("BankCard", back_populates="customer", lazy="selectin")
+
+    @property
+    def kind_label(self) -> str:
+        return CUSTOMER_TYPES.get(self.kind, self.kind)
+
+    def __str__(self) -> str:
+        return f"{self.name}({self.id_number[-4:]})" if self.id_number else self.name
+
+
+class BankCard(db.Model):
+    __tablename__ = "bank_card"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False, index=True)
+    bank_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    branch: Mapped[str | None] = mapped_column(String(128))
+    account_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    card_number: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    customer = relationship("Customer", back_populates="bank_cards", lazy="joined")
+
+    @property
+    def masked_number(self) -> str:
+        n = self.card_number or ""
+        return n[:4] + " **** **** " + n[-4:] if len(n) > 8 else n
+
+    def __str__(self) -> str:
+        return f"{self.bank_name} {self.masked_number}"
+
+
+class CreditLine(db.Model):
+    __tablename__ = "credit_line"
+    __table_args__ = (Index("ix_credit_line_expiry", "expiry_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False, index=True)
+    amount = mapped_column(Money, nullable=False)
+    start_date: Mapped[date] = mapped_column(Date, nullable=False)
+    expiry_date: Mapped[date] = mapped_column(Date, nullable=False)
+
+    customer = relationship("Customer", lazy="joined")
+
+    def __str__(self) -> str:
+        return f"{self.customer.name if self.customer else ''} 授信 {self.amount}"

@@ -1,0 +1,180 @@
+"""Loans (contracts) and what hangs on them: guarantors, collateral, rate changes,
+extensions and repayments."""
+from datetime import date, datetime
+
+from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
+                        Text, func)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from admin_app.extensions import db
+from .enums import FIVE_CLASSES, LOAN_STATUSES, REPAYMENT_METHODS
+from .types import Money, Rate
+
+
+class Loan(db.Model):
+    __tablename__ = "loan"
+    __table_args__ = (
+        CheckConstraint("principal > 0", name="ck_loan_principal_positive"),
+        CheckConstraint("outstanding_principal >= 0", name="ck_loan_outstanding_nonneg"),
+        CheckConstraint("rate > 0 AND rate < 100", name="ck_loan_rate_range"),
+        CheckConstraint("five_class BETWEEN 1 AND 5", name="ck_loan_five_class"),
+        Index("ix_loan_status_id", "status", "id"),
+        Index("ix_loan_customer_name", "customer_name", "id"),
+        Index("ix_loan_product_status", "product_id", "status", "id"),
+        Index("ix_loan_five_class", "five_class", "id"),
+        Index("ix_loan_next_inspection", "next_inspection_date"),
+        Index("ix_loan_days_overdue", "days_overdue"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_no: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    contract_no: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False, index=True)
+    # Copy of the borrower's name: lists search and sort by it without a join.
+    customer_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    product_id: Mapped[int] = mapped_column(ForeignKey("loan_product.id"), nullable=False)
+    principal = mapped_column(Money, nullable=False)
+    rate = mapped_column(Rate, nullable=False)  # current annual rate, percent
+    term_months: Mapped[int] = mapped_column(Integer, nullable=False)
+    start_date: Mapped[date] = mapped_column(Date, nullable=False)
+    maturity_date: Mapped[date] = mapped_column(Date, nullable=False)
+    repayment_method: Mapped[str] = mapped_column(String(32), nullable=False)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    five_class: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    suggested_class: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    outstanding_principal = mapped_column(Money, nullable=False)
+    days_overdue: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    overdue_principal = mapped_column(Money, nullable=False, default=0)
+    overdue_interest = mapped_column(Money, nullable=False, default=0)
+    penalty_interest = mapped_column(Money, nullable=False, default=0)
+    last_inspection_date: Mapped[date | None] = mapped_column(Date)
+    next_inspection_date: Mapped[date | None] = mapped_column(Date)
+    settled_date: Mapped[date | None] = mapped_column(Date)
+    written_off_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    customer = relationship("Customer", lazy="joined", innerjoin=True)
+    product = relationship("LoanProduct", lazy="joined", innerjoin=True)
+    officer = relationship("User", lazy="joined")
+    installments = relationship("Installment", back_populates="loan", lazy="select",
+                                order_by="Installment.period")
+    guarantors = relationship("Guarantor", back_populates="loan", lazy="select")
+    collaterals = relationship("Collateral", back_populates="loan", lazy="select")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def status_label(self) -> str:
+        return LOAN_STATUSES.get(self.status, self.status)
+
+    @property
+    def five_class_label(self) -> str:
+        return FIVE_CLASSES.get(self.five_class, "")
+
+    @property
+    def method_label(self) -> str:
+        return REPAYMENT_METHODS.get(self.repayment_method, self.repayment_method)
+
+    def __str__(self) -> str:
+        return f"{self.loan_no} {self.customer_name}"
+
+
+class Guarantor(db.Model):
+    __tablename__ = "guarantor"
+    __table_args__ = (CheckConstraint("guaranteed_amount >= 0", name="ck_guarantor_amount"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="person")
+    name: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
+    id_number: Mapped[str] = mapped_column(String(32), nullable=False)
+    phone: Mapped[str] = mapped_column(String(20), nullable=False)
+    guaranteed_amount = mapped_column(Money, nullable=False)
+
+    loan = relationship("Loan", back_populates="guarantors", lazy="joined")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Collateral(db.Model):
+    __tablename__ = "collateral"
+    __table_args__ = (
+        CheckConstraint("value >= 0", name="ck_collateral_value"),
+        Index("ix_collateral_kind_expiry", "kind", "expiry_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # mortgage / pledge
+    description: Mapped[str] = mapped_column(String(256), nullable=False)
+    value = mapped_column(Money, nullable=False)
+    registration_no: Mapped[str | None] = mapped_column(String(64))
+    start_date: Mapped[date] = mapped_column(Date, nullable=False)
+    expiry_date: Mapped[date] = mapped_column(Date, nullable=False)
+
+    loan = relationship("Loan", back_populates="collaterals", lazy="joined")
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class RateChange(db.Model):
+    """A posted rate change: never edited, a correction is a new record."""
+
+    __tablename__ = "rate_change"
+    __table_args__ = (CheckConstraint("new_rate > 0 AND new_rate < 100", name="ck_rate_change_range"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), nullable=False, index=True)
+    old_rate = mapped_column(Rate, nullable=False)
+    new_rate = mapped_column(Rate, nullable=False)
+    effective_date: Mapped[date] = mapped_column(Date, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+
+    loan = relationship("Loan", lazy="joined")
+    operator = relationship("User", lazy="joined")
+
+
+class Extension(db.Model):
+    """A posted extension (展期) of a loan's maturity."""
+
+    __tablename__ = "extension"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), nullable=False, index=True)
+    old_maturity_date: Mapped[date] = mapped_column(Date, nullable=False)
+    new_maturity_date: Mapped[date] = mapped_column(Date, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+
+    loan = relationship("Loan", lazy="joined")
+    operator = relationship("User", lazy="joined")
+
+
+class Repayment(db.Model):
+    """A posted repayment with its allocation; never edited."""
+
+    __tablename__ = "repayment"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_repayment_amount_positive"),
+        Index("ix_repayment_loan_date", "loan_id", "paid_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), nullable=False)
+    paid_on: Mapped[date] = mapped_column(Date, nullable=False)
+    amount = mapped_column(Money, nullable=False)
+    penalty_part = mapped_column(Money, nullable=False, default=0)
+    interest_part = mapped_column(Money, nullable=False, default=0)
+    principal_part = mapped_column(Money, nullable=False, default=0)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+
+    loan = relationship("Loan", lazy="joined")
+    operator = relationship("User", lazy="joined")

@@ -1,0 +1,27 @@
+"""Loan products configured by admins."""
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from admin_app.extensions import db
+from .types import Rate
+
+
+class LoanProduct(db.Model):
+    __tablename__ = "loan_product"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    repayment_method: Mapped[str] = mapped_column(String(32), nullable=False)
+    min_rate = mapped_column(Rate, nullable=False)
+    max_rate = mapped_column(Rate, nullable=False)
+    default_rate = mapped_column(Rate, nullable=False)
+    min_term: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    max_term: Mapped[int] = mapped_column(Integer, nullable=False, default=36)
+    penalty_markup = mapped_column(Rate, nullable=False, default=50)  # percent, 50 = +50%
+    grace_days: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
+    inspection_interval_days: Mapped[int] = mapped_column(Integer, nullable=False, default=90)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    def __str__(self) -> str:
+        return self.name

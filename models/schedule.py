@@ -1,0 +1,38 @@
+"""Installments: the repayment schedule of a loan, one row a period."""
+from datetime import date
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from admin_app.extensions import db
+from .types import Money
+
+
+class Installment(db.Model):
+    __tablename__ = "installment"
+    __table_args__ = (
+        UniqueConstraint("loan_id", "period", name="uq_installment_loan_period"),
+        CheckConstraint("principal_due >= 0 AND interest_due >= 0", name="ck_installment_due_nonneg"),
+        CheckConstraint("principal_paid >= 0 AND interest_paid >= 0 AND penalty_paid >= 0",
+                        name="ck_installment_paid_nonneg"),
+        CheckConstraint("principal_paid <= principal_due", name="ck_installment_principal_le_due"),
+        # The daily job reads unpaid periods by due date.
+        Index("ix_installment_unpaid_due", "paid_off_date", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), nullable=False)
+    period: Mapped[int] = mapped_column(Integer, nullable=False)
+    due_date: Mapped[date] = mapped_column(Date, nullable=False)
+    principal_due = mapped_column(Money, nullable=False)
+    interest_due = mapped_column(Money, nullable=False)
+    principal_paid = mapped_column(Money, nullable=False, default=0)
+    interest_paid = mapped_column(Money, nullable=False, default=0)
+    penalty_paid = mapped_column(Money, nullable=False, default=0)
+    paid_off_date: Mapped[date | None] = mapped_column(Date)
+
+    loan = relationship("Loan", back_populates="installments")
+
+    @property
+    def is_paid(self) -> bool:
+        return self.paid_off_date is not None

@@ -1,0 +1,76 @@
+"""Warnings filled by the daily job, the parameters admins set, and job run records."""
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from admin_app.extensions import db
+from .types import Money
+
+
+class Warning(db.Model):
+    """One table for all six kinds. `subject_key` names what is warned about
+    (e.g. "inst:123"), so handling state carries over between refreshes."""
+
+    __tablename__ = "warning"
+    __table_args__ = (
+        Index("ix_warning_kind_asof", "kind", "as_of", "days"),
+        Index("uq_warning_subject", "as_of", "kind", "subject_key", unique=True),
+        Index("ix_warning_kind_name", "kind", "customer_name"),
+        Index("ix_warning_kind_loan_no", "kind", "loan_no"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), nullable=False)
+    as_of: Mapped[date] = mapped_column(Date, nullable=False)
+    subject_key: Mapped[str] = mapped_column(String(48), nullable=False)
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loan.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    collateral_id: Mapped[int | None] = mapped_column(ForeignKey("collateral.id"))
+    credit_line_id: Mapped[int | None] = mapped_column(ForeignKey("credit_line.id"))
+    installment_id: Mapped[int | None] = mapped_column(ForeignKey("installment.id"))
+    # Copies of what the lists show and search, so a warning list needs no joins.
+    customer_name: Mapped[str] = mapped_column(String(128), nullable=False, default="")
+    loan_no: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    contact_person: Mapped[str | None] = mapped_column(String(64))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    # Days overdue when positive, days left when negative or zero.
+    days: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    amount = mapped_column(Money)
+    overdue_principal = mapped_column(Money)
+    overdue_interest = mapped_column(Money)
+    penalty_interest = mapped_column(Money)
+    level: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    handling_state: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    note: Mapped[str | None] = mapped_column(Text)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    loan = relationship("Loan", lazy="select")
+    handled_by = relationship("User", lazy="joined")
+
+
+class Setting(db.Model):
+    """Parameters admins change: warning lead days, classification thresholds,
+    collection hours. Defaults live in admin_app.settings."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256), nullable=False)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class JobRun(db.Model):
+    __tablename__ = "job_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32), nullable=False, default="daily")
+    as_of: Mapped[date] = mapped_column(Date, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False, default="running")
+    summary: Mapped[str | None] = mapped_column(Text)  # JSON: rows per warning kind etc.
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,76 @@
+"""首页: each user's to-do counts at the stages they may act on, and portfolio pictures
+(loans and balance by status, by five-level class, overdue aging) drawn as inline SVG."""
+from flask import redirect, request, url_for
+from flask_admin import AdminIndexView, expose
+from flask_login import current_user
+from sqlalchemy import case, func, select
+
+from admin_app.extensions import db
+from admin_app.permissions import allowed
+from models import Collection, Loan
+from models.approval import WORKFLOWS
+from models.enums import FIVE_CLASSES, LOAN_STATUSES
+
+AGING_BUCKETS = (("1-30天", 1, 30), ("31-90天", 31, 90), ("91-180天", 91, 180),
+                 ("181-360天", 181, 360), ("360天以上", 361, None))
+
+
+def todo_items(user) -> list[dict]:
+    """Items waiting at a stage `user` may act on (not their own proposals), plus their
+    own rejected proposals waiting for amendment, and receipts to upload."""
+    items = []
+    for wf in WORKFLOWS.values():
+        model = wf.model
+        for stage in wf.stages:
+            if stage.role not in user.roles:
+                continue
+            n = db.session.execute(
+                select(func.count()).select_from(model).where(
+                    model.review_status == "pending", model.review_stage == stage.key,
+                    model.proposer_id != user.id)).scalar()
+            items.append({"label": stage.name, "count": n, "url": url_for(f"{stage.endpoint}.index_view")})
+        n = db.session.execute(select(func.count()).select_from(model).where(
+            model.review_status == "rejected", model.proposer_id == user.id)).scalar()
+        if n:
+            items.append({"label": f"{wf.label}被驳回待修改", "count": n, "url": None})
+    if allowed(user, "receipt_borrower", "upload"):
+        n = db.session.execute(select(func.count()).select_from(Collection).where(
+            Collection.needs_receipt.is_(True), Collection.has_receipt.is_(False))).scalar()
+        items.append({"label": "待上传催收回执", "count": n, "url": url_for("receipt_borrower.index_view")})
+    return items
+
+
+def portfolio() -> dict:
+    by_status = db.session.execute(
+        select(Loan.status, func.count(), func.coalesce(func.sum(Loan.outstanding_principal), 0))
+        .group_by(Loan.status)).all()
+    by_class = db.session.execute(
+        select(Loan.five_class, func.count(), func.coalesce(func.sum(Loan.outstanding_principal), 0))
+        .where(Loan.status.in_(("active", "extended", "overdue"))).group_by(Loan.five_class)).all()
+    bucket = case(*[((Loan.days_overdue >= lo) & (Loan.days_overdue <= hi), label) if hi else
+                    (Loan.days_overdue >= lo, label) for label, lo, hi in AGING_BUCKETS])
+    aging = dict(db.session.execute(
+        select(bucket, func.count()).where(Loan.days_overdue > 0,
+                                           Loan.status.in_(("active", "extended", "overdue")))
+        .group_by(bucket)).all())
+    status_rows = {s: (n, bal) for s, n, bal in by_status}
+    class_rows = {c: (n, bal) for c, n, bal in by_class}
+    return {
+        "status": [(LOAN_STATUSES[k], *status_rows.get(k, (0, 0))) for k in LOAN_STATUSES],
+        "classes": [(FIVE_CLASSES[k], *class_rows.get(k, (0, 0))) for k in FIVE_CLASSES],
+        "aging": [(label, aging.get(label, 0)) for label, _, _ in AGING_BUCKETS],
+    }
+
+
+class HomeView(AdminIndexView):
+    def is_accessible(self):
+        return current_user.is_authenticated
+
+    def _handle_view(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        return None
+
+    @expose("/")
+    def index(self):
+        return self.render("home/index.html", todos=todo_items(current_user), book=portfolio())
