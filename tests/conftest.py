@@ -1,0 +1,120 @@
+"""Shared fixtures. The database is SQLite in a temp file unless TEST_DATABASE_URL names
+another (CI runs the suite again on PostgreSQL). Every test starts from empty tables with
+the demo accounts present; data is built through the app's own services."""
+import os
+import re
+
+import pytest
+from sqlalchemy import text
+
+from admin_app import create_app
+from admin_app.extensions import db as _db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if PG_URL:
+        return PG_URL
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
+        "SECRET_KEY": "test-secret",
+        "RATELIMIT_ENABLED": False,
+    })
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        if PG_URL:
+            _db.drop_all()
+
+
+def _truncate_all():
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    if _db.engine.dialect.name == "postgresql":
+        _db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for t in tables:
+            _db.session.execute(text(f'DELETE FROM "{t}"'))
+    _db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def db(app):
+    """An app context with empty tables and the demo accounts."""
+    with app.app_context():
+        _truncate_all()
+        from admin_app.seed.accounts import ensure_demo_users
+
+        ensure_demo_users()
+        _db.session.commit()
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+
+
+@pytest.fixture
+def users(db):
+    from models import User
+
+    return {u.username: u for u in db.session.query(User).all()}
+
+
+class StaffClient:
+    """A test client logged in as one user; `post` adds the CSRF token of the session."""
+
+    def __init__(self, client):
+        self.client = client
+        self._token = None
+
+    def token(self) -> str:
+        page = self.client.get("/login")
+        m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+        if m is None:
+            m = re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page.get_data(as_text=True))
+        return m.group(1)
+
+    def login(self, username, password="demo12345"):
+        return self.client.post("/login", data={"username": username, "password": password,
+                                                "csrf_token": self.token()})
+
+    def get(self, *a, **kw):
+        return self.client.get(*a, **kw)
+
+    def post(self, url, data=None, csrf=True, **kw):
+        data = dict(data or {})
+        if csrf and "csrf_token" not in data:
+            data["csrf_token"] = self.csrf_from(self.client.get("/"))
+        return self.client.post(url, data=data, **kw)
+
+    @staticmethod
+    def csrf_from(response) -> str:
+        html = response.get_data(as_text=True)
+        m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
+            re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
+        assert m, "no csrf_token on the page"
+        return m.group(1)
+
+
+@pytest.fixture
+def client_for(app, db):
+    """client_for('officer') -> a StaffClient logged in as that demo user."""
+
+    def make(username=None):
+        c = StaffClient(app.test_client())
+        if username:
+            r = c.login(username)
+            assert r.status_code == 302, f"login as {username} failed"
+        return c
+
+    return make

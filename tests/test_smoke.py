@@ -1,0 +1,13 @@
+def test_login_then_bank_cards_list_in_chinese(client_for):
+    c = client_for("officer")
+    page = c.get("/bank_cards/").get_data(as_text=True)
+    assert "查询" in page and "重置" in page and "客户名称" in page
+
+
+def test_reviewer_is_refused_bank_cards(client_for):
+    assert client_for("reviewer").get("/bank_cards/").status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client_for):
+    r = client_for().get("/bank_cards/")
+    assert r.status_code == 302 and "/login" in r.location
