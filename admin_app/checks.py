@@ -1,7 +1,7 @@
 """Start-up checks of the screen declarations (Django-style): a mistake in a declaration
 fails the app factory, not a user's click."""
 from admin_app.permissions import permission_table
-from admin_app.screens import ScreenView
+from admin_app.screens import PermissionMixin
 
 
 class DeclarationError(RuntimeError):
@@ -16,7 +16,7 @@ def check_declarations(app, admin) -> None:
         if key not in table:
             errors.append(f"{key}: no entry in admin_app.permissions")
             continue
-        if not isinstance(view, ScreenView):
+        if not isinstance(view, PermissionMixin):
             continue
         for url, name, methods in view._urls:
             verb = view.verb_for(name)
@@ -24,7 +24,7 @@ def check_declarations(app, admin) -> None:
                 errors.append(f"{key}.{name}: exposed without a verb (declare it in `verbs`)")
             elif verb not in table[key] and verb not in ("create", "edit", "delete", "export"):
                 errors.append(f"{key}.{name}: verb '{verb}' missing from the permission table")
-        for f in view.search_fields:
+        for f in getattr(view, "search_fields", ()):
             if f.column is None:
                 errors.append(f"{key}: search field {f.name} has no column")
     if errors:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from flask import (Response, abort, after_this_request, flash, redirect, request, send_file,
                    stream_with_context, url_for)
+from flask_admin import BaseView
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import get_redirect_target
@@ -64,9 +65,13 @@ class SearchField:
     label: str
     column: Any
     mode: str = "prefix"
-    choices: dict | None = None
+    choices: dict | Callable[[], dict] | None = None  # a callable is read per request
     join: tuple = ()
     coerce: Callable[[str], Any] = str
+
+    def choice_items(self):
+        choices = self.choices() if callable(self.choices) else self.choices
+        return [(str(k), v) for k, v in (choices or {}).items()]
 
     @property
     def arg(self) -> str:
@@ -99,7 +104,32 @@ class DeleteGuard:
     extra: Callable | None = field(default=None)
 
 
-class ScreenView(ModelView):
+class PermissionMixin:
+    """Server-side checks for any admin view: every exposed method maps to a verb, and the
+    permission table decides. Anonymous users go to the login page; others get 403."""
+
+    verbs: dict[str, str] = {}
+
+    def allowed(self, verb: str) -> bool:
+        return allowed(current_user, self.endpoint, verb)
+
+    def is_accessible(self) -> bool:
+        return self.allowed("view")
+
+    def verb_for(self, method_name: str) -> str | None:
+        return self.verbs.get(method_name) or BUILTIN_VERBS.get(method_name)
+
+    def _handle_view(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        verb = self.verb_for(name)
+        if verb is None or not self.allowed(verb):
+            abort(403)
+        return None
+
+
+
+class ScreenView(PermissionMixin, ModelView):
     list_template = "admin/screen_list.html"
     page_size = 20
     can_set_page_size = False
@@ -120,13 +150,6 @@ class ScreenView(ModelView):
     def base_filters(self) -> list:
         return []
 
-    # ---- permissions -------------------------------------------------------------
-    def allowed(self, verb: str) -> bool:
-        return allowed(current_user, self.endpoint, verb)
-
-    def is_accessible(self) -> bool:
-        return self.allowed("view")
-
     def _entry(self) -> dict:
         return permission_table().get(self.endpoint, {})
 
@@ -145,17 +168,6 @@ class ScreenView(ModelView):
     @property
     def can_export(self):  # type: ignore[override]
         return "export" in self._entry() and self.allowed("export")
-
-    def verb_for(self, method_name: str) -> str | None:
-        return self.verbs.get(method_name) or BUILTIN_VERBS.get(method_name)
-
-    def _handle_view(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        verb = self.verb_for(name)
-        if verb is None or not self.allowed(verb):
-            abort(403)
-        return None
 
     def is_action_allowed(self, name: str) -> bool:
         verb = "delete" if name == "delete" else getattr(self, "action_verbs", {}).get(name, name)
@@ -344,3 +356,11 @@ class RowLink:
 
 def loan_detail_link(get_loan_id=lambda row: row.loan_id) -> RowLink:
     return RowLink("贷款详情", "loan_detail.index", lambda row: {"loan_id": get_loan_id(row)})
+
+
+class PageView(PermissionMixin, BaseView):
+    """A custom page (not a model list) under the same permission rules; declare each
+    exposed method's verb in `verbs` (default "view")."""
+
+    def verb_for(self, method_name: str) -> str | None:
+        return self.verbs.get(method_name, "view")

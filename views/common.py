@@ -1,0 +1,69 @@
+"""Declarations several menu categories share: the loan list every loan screen starts from,
+and lookups for search forms."""
+from sqlalchemy import select
+
+from admin_app.extensions import db
+from admin_app.screens import ScreenView, SearchField, loan_detail_link
+from models import Loan, LoanProduct
+from models.enums import FIVE_CLASSES, LOAN_STATUSES, REPAYMENT_METHODS
+
+LOAN_LABELS = {
+    "loan_no": "贷款编号", "contract_no": "合同编号", "customer_name": "客户名称",
+    "customer": "客户", "customer.phone": "联系电话", "product": "贷款产品", "product.name": "贷款产品",
+    "principal": "贷款金额", "rate": "年利率(%)", "term_months": "期限(月)", "start_date": "放款日",
+    "maturity_date": "到期日", "repayment_method": "还款方式", "officer": "客户经理",
+    "status": "贷款状态", "five_class": "五级分类", "suggested_class": "系统建议分类",
+    "outstanding_principal": "剩余本金", "days_overdue": "逾期天数",
+    "overdue_principal": "逾期本金", "overdue_interest": "逾期利息", "penalty_interest": "罚息",
+    "last_inspection_date": "上次检查日", "next_inspection_date": "下次检查日",
+    "settled_date": "结清日", "written_off_date": "核销日",
+}
+
+LOAN_CHOICES = {
+    "status": list(LOAN_STATUSES.items()),
+    "five_class": list(FIVE_CLASSES.items()),
+    "suggested_class": list(FIVE_CLASSES.items()),
+    "repayment_method": list(REPAYMENT_METHODS.items()),
+}
+
+
+def product_choices() -> dict:
+    return dict(db.session.execute(select(LoanProduct.id, LoanProduct.name).order_by(LoanProduct.id)).all())
+
+
+def customer_name_field(column=Loan.customer_name, join=()) -> SearchField:
+    return SearchField("customer", "客户名称", column, join=join)
+
+
+def loan_no_field(column=Loan.loan_no, join=()) -> SearchField:
+    return SearchField("loan_no", "贷款编号", column, join=join)
+
+
+def product_field(column=Loan.product_id, join=()) -> SearchField:
+    return SearchField("product", "贷款产品", column, mode="choice", choices=product_choices,
+                       coerce=int, join=join)
+
+
+def five_class_field(column=Loan.five_class, join=()) -> SearchField:
+    return SearchField("five_class", "五级分类", column, mode="choice", choices=FIVE_CLASSES,
+                       coerce=int, join=join)
+
+
+class LoanListView(ScreenView):
+    """A list of loans with the seed search fields 客户名称 / 贷款编号 / 贷款产品 and a link to
+    贷款详情. Subclasses narrow it with `statuses` and add columns or row links."""
+
+    statuses: tuple[str, ...] | None = None
+    can_view_details = False
+    column_list = ("loan_no", "customer_name", "product.name", "principal", "rate", "term_months",
+                   "start_date", "maturity_date", "outstanding_principal", "status", "five_class")
+    column_labels = LOAN_LABELS
+    column_choices = LOAN_CHOICES
+    column_sortable_list = ("loan_no", "customer_name", "principal", "start_date", "maturity_date",
+                            "outstanding_principal", "days_overdue", "five_class")
+    column_default_sort = ("id", True)
+    search_fields = (customer_name_field(), loan_no_field(), product_field())
+    row_links = (loan_detail_link(lambda loan: loan.id),)
+
+    def base_filters(self) -> list:
+        return [Loan.status.in_(self.statuses)] if self.statuses else []
