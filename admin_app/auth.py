@@ -10,7 +10,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin_app.extensions import db, login_manager
+from admin_app.extensions import db, limiter, login_manager
 from models.user import User
 
 bp = Blueprint("auth", __name__)
@@ -43,6 +43,8 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"],
+               error_message="登录尝试过于频繁,请稍后再试。")
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
@@ -67,7 +69,7 @@ def login():
                 user.failed_logins = 0
             db.session.commit()
         flash(BAD_LOGIN, "error")
-    return render_template("auth/login.html", form=form), (200 if request.method == "GET" else 200)
+    return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -32,11 +32,15 @@ class Config:
     # The development server runs the daily job at start and daily; web workers never do.
     RUN_SCHEDULER_IN_DEV = os.environ.get("RUN_SCHEDULER_IN_DEV", "0") == "1"
     LIST_PAGE_SIZE = 20
+    # Behind a TLS-terminating proxy set FORCE_HTTPS=1 (redirects and HSTS).
+    FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "0") == "1"
+    RATELIMIT_HEADERS_ENABLED = True
     TESTING = False
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "1") == "1"
     REMEMBER_COOKIE_SECURE = True
 
 
