@@ -205,6 +205,14 @@ class ScreenView(PermissionMixin, ModelView):
     def get_query(self):
         return self._apply_screen_filters(super().get_query())
 
+    def get_one(self, id):
+        """Only rows this screen lists can be opened by id (details, edit, delete)."""
+        try:
+            pk = int(id)
+        except (TypeError, ValueError):
+            return None
+        return self.get_query().filter(self.model.id == pk).one_or_none()
+
     def get_count_query(self):
         return self._apply_screen_filters(
             self.session.query(func.count("*")).select_from(self.model))

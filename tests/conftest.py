@@ -78,7 +78,7 @@ class StaffClient:
         self._token = None
 
     def token(self) -> str:
-        page = self.client.get("/login")
+        page = self.client.get("/login", follow_redirects=True)
         m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
         if m is None:
             m = re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page.get_data(as_text=True))
