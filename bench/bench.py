@@ -1,0 +1,300 @@
+"""Benchmark on a big book (not a test). Seeds N loans through the project's own seeding,
+then measures list screens, searches, deep paging, 贷款详情, exports, the daily job and
+throughput under gunicorn — each beside its bare SQL (the floor) and a plain Flask-Admin
+ModelView with default settings (the scaffold) — and prints one markdown table.
+
+    python bench/bench.py --loans 1000000                 # SQLite file bench/out/bench.db
+    python bench/bench.py --loans 200000 --db postgresql://postgres@127.0.0.1:5432/bench
+    python bench/bench.py --reuse                          # measure an already seeded book
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from datetime import date
+from http.cookiejar import CookieJar
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, ROOT)
+OUT = os.path.join(ROOT, "bench", "out")
+
+
+def median_ms(fn, runs=5):
+    fn()  # warm the caches once
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def make_app(db_url):
+    from admin_app import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": db_url, "RATELIMIT_ENABLED": False,
+                       "SECRET_KEY": "bench"})
+
+
+def seed(app, loans, seed_value, as_of):
+    from admin_app.cli import init_schema
+    from admin_app.extensions import db
+    from admin_app.seed import seed_demo
+
+    with app.app_context():
+        db.drop_all()
+        init_schema()
+        t = time.perf_counter()
+        seed_demo(loans=loans, seed=seed_value, as_of=as_of)
+        return time.perf_counter() - t
+
+
+def logged_in_client(app, username="admin"):
+    c = app.test_client()
+    page = c.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    r = c.post("/login", data={"username": username, "password": "demo12345", "csrf_token": token})
+    assert r.status_code == 302, "login failed"
+    return c
+
+
+def scaffold_app(db_url):
+    """The same tables served by plain Flask-Admin ModelViews with default settings."""
+    from flask import Flask
+    from flask_admin import Admin
+    from flask_admin.contrib.sqla import ModelView
+
+    from admin_app.extensions import db
+    from models import Loan, Warning
+
+    app = Flask("scaffold")
+    app.config.update(SQLALCHEMY_DATABASE_URI=db_url, SECRET_KEY="bench")
+    db.init_app(app)
+
+    class LoanScaffold(ModelView):
+        column_searchable_list = ("customer_name", "loan_no")
+        column_filters = ("product_id", "status")
+        can_export = True
+        export_types = ["csv", "xlsx"]
+
+    admin = Admin(app, url="/scaffold")
+    admin.add_view(LoanScaffold(Loan, db.session, endpoint="s_loans"))
+    admin.add_view(ModelView(Warning, db.session, endpoint="s_warnings"))
+    return app
+
+
+def sample_values(app):
+    from sqlalchemy import func, select
+
+    from admin_app.extensions import db
+    from models import Installment, Loan
+
+    with app.app_context():
+        loan = db.session.execute(select(Loan).order_by(Loan.id.desc()).limit(1)).scalar()
+        busy = db.session.execute(
+            select(Installment.loan_id, func.count()).group_by(Installment.loan_id)
+            .order_by(func.count().desc()).limit(1)).first()
+        product_id, n = db.session.execute(
+            select(Loan.product_id, func.count()).where(Loan.status == "active")
+            .group_by(Loan.product_id).order_by(func.count().desc()).limit(1)).first()
+        return {"name": loan.customer_name[:1], "loan_no": loan.loan_no, "product": product_id,
+                "detail_loan": busy[0], "product_rows": n}
+
+
+def bare(app, sql, params=None):
+    from sqlalchemy import text
+
+    from admin_app.extensions import db
+
+    def run():
+        with app.app_context():
+            for stmt in sql:
+                db.session.execute(text(stmt), params or {}).fetchall()
+            db.session.remove()
+    return run
+
+
+LOAN_PAGE = ("SELECT l.*, c.*, p.* FROM loan l JOIN customer c ON c.id = l.customer_id "
+             "JOIN loan_product p ON p.id = l.product_id WHERE {where} ORDER BY l.id DESC LIMIT 20 OFFSET {offset}")
+
+
+def loan_sql(where, offset=0):
+    return [f"SELECT count(*) FROM loan l WHERE {where}", LOAN_PAGE.format(where=where, offset=offset)]
+
+
+def measure_pages(app, scaffold, v):
+    c = logged_in_client(app)
+    s = scaffold.test_client()
+    open_ = "l.status = 'active'"
+    cases = [
+        ("还款中贷款查询 首页", "/query_active/", loan_sql(open_), "/scaffold/s_loans/?flt0_status_equals=active"),
+        ("合同变更 首页", "/contract_change/", loan_sql("l.status IN ('active','extended','overdue')"), "/scaffold/s_loans/"),
+        ("还款逾期预警 首页", "/warn_repayment_overdue/",
+         ["SELECT count(*) FROM warning WHERE kind='repayment_overdue' AND as_of=(SELECT max(as_of) FROM warning WHERE kind='repayment_overdue')",
+          "SELECT * FROM warning WHERE kind='repayment_overdue' AND as_of=(SELECT max(as_of) FROM warning WHERE kind='repayment_overdue') ORDER BY days DESC LIMIT 20"],
+         "/scaffold/s_warnings/"),
+        ("按客户名称查询", f"/query_active/?q_customer={urllib.parse.quote(v['name'])}",
+         loan_sql(f"{open_} AND l.customer_name >= :n AND l.customer_name < :n || '\U0010ffff'"),
+         f"/scaffold/s_loans/?search={urllib.parse.quote(v['name'])}"),
+        ("按贷款编号查询", f"/query_active/?q_loan_no={v['loan_no']}",
+         loan_sql(f"l.loan_no >= :no AND l.loan_no < :no || 'z'"), f"/scaffold/s_loans/?search={v['loan_no']}"),
+        ("按贷款产品筛选", f"/query_active/?q_product={v['product']}",
+         loan_sql(f"{open_} AND l.product_id = {v['product']}"),
+         f"/scaffold/s_loans/?flt0_product_id_equals={v['product']}"),
+        ("贷款列表第1000页", "/query_active/?page=999", loan_sql(open_, 999 * 20),
+         "/scaffold/s_loans/?page=999"),
+        ("贷款详情", f"/loan_detail/{v['detail_loan']}/",
+         ["SELECT * FROM loan WHERE id = :id", "SELECT * FROM installment WHERE loan_id = :id",
+          "SELECT * FROM repayment WHERE loan_id = :id", "SELECT * FROM collection WHERE loan_id = :id"],
+         f"/scaffold/s_loans/details/?id={v['detail_loan']}"),
+    ]
+    rows = []
+    for label, url, sql, scaffold_url in cases:
+        def ours():
+            r = c.get(url)
+            assert r.status_code == 200, (url, r.status_code)
+        def scaff():
+            r = s.get(scaffold_url)
+            assert r.status_code == 200, (scaffold_url, r.status_code)
+        params = {"n": v["name"], "no": v["loan_no"], "id": v["detail_loan"]}
+        rows.append((label, median_ms(ours), median_ms(bare(app, sql, params)), median_ms(scaff, runs=3)))
+    return rows
+
+
+EXPORT_SNIPPET = r"""
+import resource, sys, time, re
+sys.path.insert(0, {root!r})
+from bench.bench import make_app, logged_in_client
+app = make_app({db!r})
+c = logged_in_client(app)
+t = time.perf_counter()
+r = c.get({url!r})
+n = sum(1 for _ in r.response) if {kind!r} == 'csv' else len(r.data)
+secs = time.perf_counter() - t
+print(secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, n)
+"""
+
+
+def measure_export(db_url, v, kind):
+    url = f"/query_active/export/{kind}/?q_product={v['product']}"
+    code = EXPORT_SNIPPET.format(root=ROOT, db=db_url, url=url, kind=kind)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    secs, peak_mb, _ = out.stdout.strip().split()[-3:]
+    return float(secs), int(peak_mb)
+
+
+def measure_job(app, as_of):
+    from jobs.daily import run_daily
+
+    with app.app_context():
+        t = time.perf_counter()
+        result = run_daily(as_of)
+        secs = time.perf_counter() - t
+    return secs, result
+
+
+def load_test(db_url, v, seconds=30, clients=8):
+    port = 8765
+    env = dict(os.environ, DATABASE_URL=db_url, SECRET_KEY="bench-load")
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                             "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/login", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        urls = ["/query_active/", f"/query_active/?q_customer={urllib.parse.quote(v['name'])}",
+                f"/query_active/?q_product={v['product']}", "/contract_change/",
+                f"/query_active/?q_loan_no={v['loan_no']}", "/warn_repayment_overdue/"]
+        latencies, errors = [], [0]
+        lock = threading.Lock()
+        stop = time.time() + seconds
+
+        def worker(i):
+            jar = CookieJar()
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+            page = opener.open(base + "/login").read().decode()
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+            data = urllib.parse.urlencode({"username": "admin", "password": "demo12345", "csrf_token": token}).encode()
+            opener.open(base + "/login", data=data)
+            k = i
+            while time.time() < stop:
+                url = urls[k % len(urls)]
+                k += 1
+                t = time.perf_counter()
+                try:
+                    resp = opener.open(base + url, timeout=30)
+                    resp.read()
+                    ok = resp.status == 200
+                except Exception:
+                    ok = False
+                with lock:
+                    latencies.append((time.perf_counter() - t) * 1000)
+                    if not ok:
+                        errors[0] += 1
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        latencies.sort()
+        p95 = latencies[int(len(latencies) * 0.95) - 1] if latencies else 0
+        return len(latencies) / seconds, p95, errors[0], len(latencies)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--loans", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite file bench/out/bench.db)")
+    ap.add_argument("--reuse", action="store_true", help="skip seeding; measure the existing book")
+    ap.add_argument("--as-of", default=date.today().isoformat())
+    ap.add_argument("--load-seconds", type=int, default=30)
+    args = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    db_url = args.db or "sqlite:///" + os.path.join(OUT, "bench.db")
+    as_of = date.fromisoformat(args.as_of)
+    app = make_app(db_url)
+    seed_secs = None
+    if not args.reuse:
+        seed_secs = seed(app, args.loans, args.seed, as_of)
+        print(f"seeded {args.loans} loans in {seed_secs:.1f} s", flush=True)
+    job_secs, job = measure_job(app, as_of)
+    v = sample_values(app)
+    scaffold = scaffold_app(db_url)
+    pages = measure_pages(app, scaffold, v)
+    csv_secs, csv_mb = measure_export(db_url, v, "csv")
+    xlsx_secs, xlsx_mb = measure_export(db_url, v, "xlsx")
+    rps, p95, errors, total = load_test(db_url, v, seconds=args.load_seconds)
+
+    dialect = db_url.split(":", 1)[0]
+    print(f"\n### {dialect}, {args.loans:,} loans" + (f" (seeded in {seed_secs:.0f} s)" if seed_secs else ""))
+    print("\n| measure | ours (ms) | bare SQL (ms) | scaffold (ms) | ours / bare | scaffold / ours |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, ours, floor, scaff in pages:
+        print(f"| {label} | {ours:.1f} | {floor:.1f} | {scaff:.1f} | {ours / max(floor, 0.01):.1f}× | {scaff / max(ours, 0.01):.1f}× |")
+    print(f"\n| export ({v['product_rows']:,} filtered rows) | seconds | peak memory (MB) |")
+    print("|---|---:|---:|")
+    print(f"| CSV | {csv_secs:.1f} | {csv_mb} |")
+    print(f"| XLSX | {xlsx_secs:.1f} | {xlsx_mb} |")
+    rows = sum(getattr(job, "rows", {}).values()) if isinstance(getattr(job, "rows", None), dict) else 0
+    print(f"\n| run-jobs | {job_secs:.1f} s | {rows / job_secs:,.0f} warning rows/s |" if rows else
+          f"\n| run-jobs | {job_secs:.1f} s |")
+    print(f"\n| load: gunicorn 2 workers, 8 clients, {args.load_seconds} s | {rps:.1f} req/s | p95 {p95:.0f} ms | errors {errors} of {total} |")
+
+
+if __name__ == "__main__":
+    main()
