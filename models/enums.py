@@ -31,8 +31,8 @@ COLLATERAL_KINDS = {"mortgage": "抵押", "pledge": "质押"}
 INSPECTION_KINDS = {"first": "首次", "routine": "常规", "special": "专项"}
 INSPECTION_METHODS = {"onsite": "现场", "offsite": "非现场"}
 
-REVIEW_STATUSES = {"pending": "审核中", "rejected": "已驳回", "approved": "已通过"}
-DECISIONS = {"submit": "提交", "approve": "通过", "reject": "驳回"}
+REVIEW_STATUSES = {"draft": "待提交", "pending": "审核中", "rejected": "已驳回", "approved": "已通过", "withdrawn": "已撤回"}
+DECISIONS = {"submit": "提交", "resubmit": "修改后重新提交", "approve": "通过", "reject": "驳回", "withdraw": "撤回"}
 
 COLLECTION_TARGETS = {"borrower": "借款人", "guarantor": "担保人", "company": "企业"}
 COLLECTION_METHODS = {

@@ -1,0 +1,50 @@
+"""Loans for the review tests (inspections, classification, write-offs). Uses
+services.loans.open_loan when it exists so tests follow the app's real path; otherwise
+builds the rows directly."""
+from datetime import date
+from decimal import Decimal
+from itertools import count
+
+from admin_app.extensions import db
+from models import Customer, Loan, LoanProduct
+
+_seq = count(1)
+
+
+def product(interval_days: int = 90) -> LoanProduct:
+    n = next(_seq)
+    p = LoanProduct(code=f"P{n:04d}", name=f"经营贷{n}", repayment_method="equal_installment",
+                    min_rate=Decimal("6"), max_rate=Decimal("24"), default_rate=Decimal("12"),
+                    min_term=1, max_term=36, penalty_markup=Decimal("50"), grace_days=3,
+                    inspection_interval_days=interval_days, active=True)
+    db.session.add(p)
+    db.session.flush()
+    return p
+
+
+def customer(name: str | None = None, phone: str | None = None) -> Customer:
+    n = next(_seq)
+    c = Customer(kind="person", name=name or f"客户{n}", id_number=f"11010119900101{n:04d}",
+                 phone=phone or f"138{n:08d}")
+    db.session.add(c)
+    db.session.flush()
+    return c
+
+
+def loan(*, prod=None, cust=None, principal="100000.00", days_overdue=0, five_class=1,
+         status=None, overdue_interest="0.00", penalty_interest="0.00", officer=None,
+         start=date(2024, 1, 15)) -> Loan:
+    prod = prod or product()
+    cust = cust or customer()
+    n = next(_seq)
+    ln = Loan(loan_no=f"DK{n:08d}", contract_no=f"HT{n:08d}", customer_id=cust.id,
+              customer_name=cust.name, product_id=prod.id, principal=Decimal(principal),
+              rate=Decimal("12"), term_months=24, start_date=start,
+              maturity_date=date(start.year + 2, start.month, start.day),
+              repayment_method=prod.repayment_method, officer_id=officer.id if officer else None,
+              status=status or ("overdue" if days_overdue else "active"), five_class=five_class,
+              suggested_class=1, outstanding_principal=Decimal(principal), days_overdue=days_overdue,
+              overdue_interest=Decimal(overdue_interest), penalty_interest=Decimal(penalty_interest))
+    db.session.add(ln)
+    db.session.flush()
+    return ln
