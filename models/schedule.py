@@ -29,6 +29,9 @@ class Installment(db.Model):
     principal_paid = mapped_column(Money, nullable=False, default=0)
     interest_paid = mapped_column(Money, nullable=False, default=0)
     penalty_paid = mapped_column(Money, nullable=False, default=0)
+    # Penalty crystallised when a repayment last changed this period's overdue principal (see models.money).
+    penalty_accrued = mapped_column(Money, nullable=False, default=0, server_default="0")
+    penalty_accrued_to: Mapped[date | None] = mapped_column(Date)
     paid_off_date: Mapped[date | None] = mapped_column(Date)
 
     loan = relationship("Loan", back_populates="installments")
