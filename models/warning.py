@@ -1,7 +1,7 @@
 """Warnings filled by the daily job, the parameters admins set, and job run records."""
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
@@ -18,6 +18,9 @@ class Warning(db.Model):
         Index("uq_warning_subject", "as_of", "kind", "subject_key", unique=True),
         Index("ix_warning_kind_name", "kind", "customer_name"),
         Index("ix_warning_kind_loan_no", "kind", "loan_no"),
+        # The daily job carries handling over from the newest handled row of a subject.
+        Index("ix_warning_handled", "kind", "subject_key", "as_of",
+              sqlite_where=text("handling_state <> 'open'"), postgresql_where=text("handling_state <> 'open'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

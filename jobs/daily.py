@@ -1,0 +1,125 @@
+"""The daily job (日终任务) for an as-of date: loan positions, states and suggested classes,
+then the six warning kinds (jobs.steps). One run at a time (jobs.lock); every step runs in
+one transaction, so a failed run leaves nothing behind; each run is recorded in job_run
+(start, end, as-of date, rows per warning kind, outcome, error)."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import insert, update
+from sqlalchemy.engine import Engine
+
+from models.enums import WARNING_KINDS
+from models.warning import JobRun
+from .lock import JobAlreadyRunning, exclusive_run
+from .steps import JobContext, read_params, steps
+from .steps.sql import Sql
+
+log = logging.getLogger(__name__)
+JOB_NAME = "daily"
+OUTCOMES = {"running": "运行中", "ok": "成功", "failed": "失败"}
+
+
+@dataclass
+class RunResult:
+    as_of: date
+    outcome: str  # ok | failed | locked
+    rows: dict[str, int] = field(default_factory=dict)  # warning rows per kind after the run
+    loans_updated: int = 0
+    changes: dict[str, int] = field(default_factory=dict)  # inserted / updated / removed / pruned
+    seconds: float = 0.0
+    error: str | None = None
+    run_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    def summary(self) -> dict:
+        return {"rows": self.rows, "loans_updated": self.loans_updated, **self.changes,
+                "seconds": round(self.seconds, 2)}
+
+    def describe(self) -> str:
+        day = self.as_of.isoformat()
+        if self.outcome == "locked":
+            return self.error or ""
+        if self.outcome != "ok":
+            return f"日终任务失败(业务日期 {day},用时 {self.seconds:.1f} 秒),已全部回滚:{self.error}"
+        kinds = "、".join(f"{WARNING_KINDS[k]} {self.rows.get(k, 0):,} 条" for k in WARNING_KINDS)
+        c = self.changes
+        return (f"日终任务完成(业务日期 {day},用时 {self.seconds:.1f} 秒):"
+                f"更新贷款 {self.loans_updated:,} 笔;预警 {kinds},共 {sum(self.rows.values()):,} 条"
+                f"(新增 {c.get('inserted', 0):,}、更新 {c.get('updated', 0):,}、"
+                f"移除 {c.get('removed', 0):,},清理过期未处理记录 {c.get('pruned', 0):,})。")
+
+
+def run_daily(as_of: date | None = None, *, engine: Engine | None = None) -> RunResult:
+    """Run the daily job for `as_of` (default today). Never raises for a failed run: the
+    result says what happened. Callers must not hold uncommitted writes on SQLite."""
+    if engine is None:
+        from admin_app.extensions import db
+
+        engine = db.engine
+    as_of = as_of or date.today()
+    started = time.perf_counter()
+    try:
+        with exclusive_run(engine, JOB_NAME):
+            return _run_locked(engine, as_of, started)
+    except JobAlreadyRunning as exc:
+        return RunResult(as_of, "locked", error=exc.message, seconds=time.perf_counter() - started)
+
+
+def _run_locked(engine: Engine, as_of: date, started: float) -> RunResult:
+    run_id = _record_start(engine, as_of)
+    try:
+        stats = _run_steps(engine, as_of)
+    except Exception as exc:  # recorded and reported; the transaction is rolled back
+        log.exception("daily job failed for %s", as_of)
+        result = RunResult(as_of, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+    else:
+        result = RunResult(as_of, "ok", rows=stats.get("rows", {}),
+                           loans_updated=stats.get("loans_updated", 0),
+                           changes={k: stats.get(k, 0) for k in ("inserted", "updated", "removed", "pruned")})
+    result.run_id = run_id
+    result.seconds = time.perf_counter() - started
+    _record_finish(engine, run_id, result)
+    return result
+
+
+def _run_steps(engine: Engine, as_of: date) -> dict:
+    with engine.connect() as conn:
+        sql = Sql.for_connection(conn)
+        if sql.is_sqlite:
+            # Take the write lock up front: the run sees one state of the book throughout.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            ctx = JobContext(conn, sql, as_of, read_params(conn))
+            for step in steps():
+                step(ctx)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+    return ctx.stats
+
+
+def _record_start(engine: Engine, as_of: date) -> int:
+    table = JobRun.__table__
+    with engine.begin() as conn:
+        # We hold the run lock, so a row still 'running' belongs to a process that died.
+        conn.execute(update(table).where(table.c.job == JOB_NAME, table.c.outcome == "running")
+                     .values(outcome="failed", finished_at=datetime.now(), error="运行进程意外中断"))
+        return conn.execute(insert(table).values(job=JOB_NAME, as_of=as_of, started_at=datetime.now(),
+                                                 outcome="running")).inserted_primary_key[0]
+
+
+def _record_finish(engine: Engine, run_id: int, result: RunResult) -> None:
+    table = JobRun.__table__
+    with engine.begin() as conn:
+        conn.execute(update(table).where(table.c.id == run_id).values(
+            finished_at=datetime.now(), outcome=result.outcome, error=result.error,
+            summary=json.dumps(result.summary(), ensure_ascii=False)))

@@ -1,0 +1,97 @@
+"""Loan positions for the as-of date, for open loans only (还款中 / 已展期 / 逾期; settled and
+written-off loans are never touched):
+
+- job_overdue_inst: every unpaid installment past due, with its days overdue, unpaid
+  principal and interest, and outstanding penalty interest (accrued by the rule in
+  sql.penalty_amount, less penalty already paid on that period);
+- loan.days_overdue (days since the oldest unpaid due date), overdue principal / interest /
+  penalty, status (逾期 when overdue, else 已展期 if the loan was ever extended, else 还款中),
+  suggested_class (models.classification thresholds) and next_inspection_date
+  (last inspection, or the start date, + the product's inspection interval).
+
+Only rows whose values change are written, so a second run for the same date writes none."""
+from __future__ import annotations
+
+from models.classification import ATTENTION, DOUBTFUL, LOSS, SUBSTANDARD, THRESHOLD_KEYS, Thresholds
+from .sql import OPEN_STATUSES_SQL
+
+
+def run(ctx) -> None:
+    collect_overdue_installments(ctx)
+    ctx.stats["loans_updated"] = update_loans(ctx)
+
+
+def collect_overdue_installments(ctx) -> None:
+    sql = ctx.sql
+    sql.drop_temp(ctx.conn, "job_overdue_inst", "job_overdue_loan")
+    ctx.execute("""
+        CREATE TEMP TABLE job_overdue_inst (
+            installment_id INTEGER PRIMARY KEY, loan_id INTEGER NOT NULL, due_date DATE NOT NULL,
+            days INTEGER NOT NULL, principal NUMERIC(18, 2) NOT NULL,
+            interest NUMERIC(18, 2) NOT NULL, penalty NUMERIC(18, 2) NOT NULL)""")
+    penalty = sql.penalty("s.principal", "s.rate", "s.markup", "s.grace", "s.days")
+    ctx.execute(f"""
+        INSERT INTO job_overdue_inst (installment_id, loan_id, due_date, days, principal, interest, penalty)
+        SELECT s.id, s.loan_id, s.due_date, s.days, s.principal, s.interest,
+               ROUND({sql.greatest(f"{penalty} - s.penalty_paid", "0")}, 2)
+        FROM (
+            SELECT i.id, i.loan_id, i.due_date,
+                   {sql.days_between(sql.date_param("as_of"), "i.due_date")} AS days,
+                   ROUND(i.principal_due - i.principal_paid, 2) AS principal,
+                   ROUND(i.interest_due - i.interest_paid, 2) AS interest,
+                   i.penalty_paid, l.rate, p.penalty_markup AS markup, p.grace_days AS grace
+            FROM installment i
+            JOIN loan l ON l.id = i.loan_id
+            JOIN loan_product p ON p.id = l.product_id
+            WHERE i.paid_off_date IS NULL AND i.due_date < {sql.date_param("as_of")}
+              AND l.status IN {OPEN_STATUSES_SQL}
+        ) s""")
+    ctx.execute("""
+        CREATE TEMP TABLE job_overdue_loan (
+            loan_id INTEGER PRIMARY KEY, days INTEGER NOT NULL, principal NUMERIC(18, 2) NOT NULL,
+            interest NUMERIC(18, 2) NOT NULL, penalty NUMERIC(18, 2) NOT NULL)""")
+    ctx.execute("""
+        INSERT INTO job_overdue_loan (loan_id, days, principal, interest, penalty)
+        SELECT loan_id, MAX(days), ROUND(SUM(principal), 2), ROUND(SUM(interest), 2), ROUND(SUM(penalty), 2)
+        FROM job_overdue_inst GROUP BY loan_id""")
+
+
+def class_case(days: str, limits: Thresholds) -> str:
+    """models.classification's rule as SQL: the worst class whose threshold is exceeded."""
+    whens = " ".join(f"WHEN {days} > {int(over)} THEN {int(cls)}" for cls, over in limits.rules())
+    return f"CASE {whens} ELSE 1 END"
+
+
+def update_loans(ctx) -> int:
+    sql = ctx.sql
+    limits = Thresholds(*(ctx.params[THRESHOLD_KEYS[c]] for c in (ATTENTION, SUBSTANDARD, DOUBTFUL, LOSS)))
+    next_inspection = sql.add_days("COALESCE(l.last_inspection_date, l.start_date)",
+                                   "p.inspection_interval_days")
+    columns = ("status", "days_overdue", "overdue_principal", "overdue_interest", "penalty_interest",
+               "suggested_class", "next_inspection_date")
+    assignments = ", ".join(f"{c} = t.{c}" for c in columns)
+    changed = " OR ".join(f"loan.{c} IS DISTINCT FROM t.{c}" for c in columns)
+    result = ctx.execute(f"""
+        UPDATE loan SET {assignments}
+        FROM (
+            SELECT s.loan_id, s.status, s.days_overdue, s.overdue_principal, s.overdue_interest,
+                   s.penalty_interest, {class_case("s.days_overdue", limits)} AS suggested_class,
+                   s.next_inspection_date
+            FROM (
+                SELECT l.id AS loan_id,
+                       CASE WHEN o.loan_id IS NOT NULL THEN 'overdue'
+                            WHEN EXISTS (SELECT 1 FROM extension e WHERE e.loan_id = l.id) THEN 'extended'
+                            ELSE 'active' END AS status,
+                       COALESCE(o.days, 0) AS days_overdue,
+                       COALESCE(o.principal, 0) AS overdue_principal,
+                       COALESCE(o.interest, 0) AS overdue_interest,
+                       COALESCE(o.penalty, 0) AS penalty_interest,
+                       {next_inspection} AS next_inspection_date
+                FROM loan l
+                JOIN loan_product p ON p.id = l.product_id
+                LEFT JOIN job_overdue_loan o ON o.loan_id = l.id
+                WHERE l.status IN {OPEN_STATUSES_SQL}
+            ) s
+        ) t
+        WHERE loan.id = t.loan_id AND ({changed})""")
+    return max(result.rowcount or 0, 0)

@@ -1,0 +1,191 @@
+"""The six warning kinds of SPEC §4 for the as-of date, refreshed in place.
+
+Rules (lead days are admin parameters, admin_app.settings "lead_days.<kind>"):
+- credit_expiry     授信到期: credit lines expiring within the lead days, or expired;
+- mortgage_expiry   抵押到期 / pledge_expiry 质押到期: collateral of that kind expiring within
+                    the lead days, or expired, while its loan is open;
+- inspection_due    贷后检查: open loans whose next inspection is due within the lead days or past;
+- repayment_overdue 还款逾期: installments past due and unpaid (days overdue, overdue principal,
+                    interest and penalty interest, from positions' job_overdue_inst);
+- repayment_due     还款到期: unpaid installments of open loans due from today to the lead days.
+
+`days` is days overdue (> 0) or, when <= 0, minus the days left. Level: 高 (3) when overdue
+or expired; 中 (2) when due today or within a third of the lead days; 低 (1) otherwise.
+
+Refresh: the new rows are built in a temp table, then the as-of date's rows are brought to
+them inside the job's transaction — rows no longer warned about deleted, changed rows
+updated, new rows inserted — so readers see the old set or the new one, rows of a rerun
+keep their ids and handling, and a rerun for the same date writes nothing. A new row takes
+its handling state, note, handler and time from the newest earlier handled row of the same
+(kind, subject_key). Open rows older than KEEP_DAYS are pruned; handled rows are kept."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from models.enums import WARNING_KINDS
+from .sql import OPEN_STATUSES_SQL, Sql
+
+KEEP_DAYS = 31
+
+CONTENT_COLUMNS = (
+    "loan_id", "customer_id", "collateral_id", "credit_line_id", "installment_id",
+    "customer_name", "loan_no", "phone", "contact_person", "due_date", "days", "amount",
+    "overdue_principal", "overdue_interest", "penalty_interest", "level",
+)
+HANDLING_COLUMNS = ("handling_state", "note", "handled_by_id", "handled_at")
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    lead_key: str | None  # settings key of the lead days; None: past due only
+    source: str           # FROM ... WHERE ..., may use :as_of and :horizon
+    columns: dict         # warning column -> SQL expression (subject_key and days required)
+
+
+def _loan_columns() -> dict:
+    return {"loan_id": "l.id", "customer_id": "l.customer_id", "customer_name": "l.customer_name",
+            "loan_no": "l.loan_no", "phone": "cu.phone", "contact_person": "cu.contact_person"}
+
+
+def rules(sql: Sql) -> tuple[Rule, ...]:
+    as_of = sql.date_param("as_of")
+    horizon = sql.date_param("horizon")
+    open_loan = f"JOIN loan l ON l.id = {{}} AND l.status IN {OPEN_STATUSES_SQL} " \
+                f"JOIN customer cu ON cu.id = l.customer_id"
+
+    def collateral(kind: str, code: str) -> Rule:
+        return Rule(kind, f"lead_days.{kind}",
+                    f"FROM collateral c {open_loan.format('c.loan_id')} "
+                    f"WHERE c.kind = '{code}' AND c.expiry_date <= {horizon}",
+                    {"subject_key": sql.key("coll", "c.id", "c.expiry_date"), **_loan_columns(),
+                     "collateral_id": "c.id", "due_date": "c.expiry_date",
+                     "days": sql.days_between(as_of, "c.expiry_date"), "amount": "c.value"})
+
+    return (
+        Rule("credit_expiry", "lead_days.credit_expiry",
+             f"FROM credit_line c JOIN customer cu ON cu.id = c.customer_id "
+             f"WHERE c.expiry_date <= {horizon}",
+             {"subject_key": sql.key("credit", "c.id", "c.expiry_date"), "customer_id": "cu.id",
+              "credit_line_id": "c.id", "customer_name": "cu.name", "phone": "cu.phone",
+              "contact_person": "cu.contact_person", "due_date": "c.expiry_date",
+              "days": sql.days_between(as_of, "c.expiry_date"), "amount": "c.amount"}),
+        collateral("mortgage_expiry", "mortgage"),
+        collateral("pledge_expiry", "pledge"),
+        Rule("inspection_due", "lead_days.inspection_due",
+             f"FROM loan l JOIN customer cu ON cu.id = l.customer_id "
+             f"WHERE l.status IN {OPEN_STATUSES_SQL} AND l.next_inspection_date <= {horizon}",
+             {"subject_key": sql.key("insp", "l.id", "l.next_inspection_date"), **_loan_columns(),
+              "due_date": "l.next_inspection_date",
+              "days": sql.days_between(as_of, "l.next_inspection_date"),
+              "amount": "l.outstanding_principal"}),
+        Rule("repayment_overdue", None,
+             f"FROM job_overdue_inst o {open_loan.format('o.loan_id')}",
+             {"subject_key": sql.key("inst", "o.installment_id", "o.due_date"), **_loan_columns(),
+              "installment_id": "o.installment_id", "due_date": "o.due_date", "days": "o.days",
+              "overdue_principal": "o.principal", "overdue_interest": "o.interest",
+              "penalty_interest": "o.penalty",
+              "amount": "ROUND(o.principal + o.interest + o.penalty, 2)"}),
+        Rule("repayment_due", "lead_days.repayment_due",
+             f"FROM installment i {open_loan.format('i.loan_id')} "
+             f"WHERE i.paid_off_date IS NULL AND i.due_date >= {as_of} AND i.due_date <= {horizon}",
+             {"subject_key": sql.key("inst", "i.id", "i.due_date"), **_loan_columns(),
+              "installment_id": "i.id", "due_date": "i.due_date",
+              "days": sql.days_between(as_of, "i.due_date"),
+              "amount": "ROUND(i.principal_due - i.principal_paid + i.interest_due - i.interest_paid, 2)"}),
+    )
+
+
+LEVEL_SQL = "CASE WHEN s.days > 0 THEN 3 WHEN (0 - s.days) * 3 <= :lead THEN 2 ELSE 1 END"
+
+
+def run(ctx) -> None:
+    build_new_rows(ctx)
+    collect_handling(ctx)
+    ctx.stats.update(refresh(ctx))
+    ctx.stats["pruned"] = prune(ctx)
+    ctx.stats["rows"] = count_rows(ctx)
+    ctx.sql.drop_temp(ctx.conn, "job_warning", "job_carry")
+
+
+def build_new_rows(ctx) -> None:
+    ctx.sql.drop_temp(ctx.conn, "job_warning")
+    ctx.execute("""
+        CREATE TEMP TABLE job_warning (
+            kind VARCHAR(24) NOT NULL, subject_key VARCHAR(48) NOT NULL,
+            loan_id INTEGER, customer_id INTEGER, collateral_id INTEGER, credit_line_id INTEGER,
+            installment_id INTEGER, customer_name VARCHAR(128) NOT NULL, loan_no VARCHAR(32),
+            phone VARCHAR(20), contact_person VARCHAR(64), due_date DATE, days INTEGER NOT NULL,
+            amount NUMERIC(18, 2), overdue_principal NUMERIC(18, 2), overdue_interest NUMERIC(18, 2),
+            penalty_interest NUMERIC(18, 2), level INTEGER NOT NULL,
+            PRIMARY KEY (kind, subject_key))""")
+    for rule in rules(ctx.sql):
+        names = list(rule.columns)
+        inner = ", ".join(f"{expr} AS {name}" for name, expr in rule.columns.items())
+        ctx.execute(f"""
+            INSERT INTO job_warning (kind, {", ".join(names)}, level)
+            SELECT '{rule.kind}', {", ".join("s." + n for n in names)}, {LEVEL_SQL}
+            FROM (SELECT {inner} {rule.source}) s""",
+                    horizon=ctx.horizon(rule.lead_key) if rule.lead_key else ctx.sql.param(ctx.as_of),
+                    lead=ctx.params[rule.lead_key] if rule.lead_key else 0)
+
+
+def collect_handling(ctx) -> None:
+    """job_carry: per (kind, subject_key), the newest handled row before the as-of date."""
+    ctx.sql.drop_temp(ctx.conn, "job_carry")
+    ctx.execute("""
+        CREATE TEMP TABLE job_carry (
+            kind VARCHAR(24) NOT NULL, subject_key VARCHAR(48) NOT NULL,
+            handling_state VARCHAR(16) NOT NULL, note TEXT, handled_by_id INTEGER,
+            handled_at TIMESTAMP, PRIMARY KEY (kind, subject_key))""")
+    as_of = ctx.sql.date_param("as_of")
+    ctx.execute(f"""
+        INSERT INTO job_carry (kind, subject_key, {", ".join(HANDLING_COLUMNS)})
+        SELECT w.kind, w.subject_key, {", ".join("w." + c for c in HANDLING_COLUMNS)}
+        FROM warning w
+        WHERE w.handling_state <> 'open' AND w.as_of < {as_of}
+          AND NOT EXISTS (
+              SELECT 1 FROM warning n
+              WHERE n.handling_state <> 'open' AND n.kind = w.kind AND n.subject_key = w.subject_key
+                AND n.as_of > w.as_of AND n.as_of < {as_of})""")
+
+
+def refresh(ctx) -> dict:
+    as_of = ctx.sql.date_param("as_of")
+    existing = ctx.execute(f"SELECT 1 FROM warning WHERE as_of = {as_of} LIMIT 1").first() is not None
+    removed = updated = 0
+    if existing:
+        removed = ctx.execute(f"""
+            DELETE FROM warning WHERE as_of = {as_of} AND NOT EXISTS (
+                SELECT 1 FROM job_warning t WHERE t.kind = warning.kind AND t.subject_key = warning.subject_key)
+        """).rowcount
+        updated = ctx.execute(f"""
+            UPDATE warning SET {", ".join(f"{c} = t.{c}" for c in CONTENT_COLUMNS)}
+            FROM job_warning t
+            WHERE warning.as_of = {as_of} AND warning.kind = t.kind AND warning.subject_key = t.subject_key
+              AND ({" OR ".join(f"warning.{c} IS DISTINCT FROM t.{c}" for c in CONTENT_COLUMNS)})
+        """).rowcount
+    not_there = (f"WHERE NOT EXISTS (SELECT 1 FROM warning w WHERE w.as_of = {as_of} "
+                 f"AND w.kind = t.kind AND w.subject_key = t.subject_key)") if existing else ""
+    inserted = ctx.execute(f"""
+        INSERT INTO warning (as_of, kind, subject_key, {", ".join(CONTENT_COLUMNS)}, {", ".join(HANDLING_COLUMNS)})
+        SELECT {as_of}, t.kind, t.subject_key, {", ".join("t." + c for c in CONTENT_COLUMNS)},
+               COALESCE(c.handling_state, 'open'), c.note, c.handled_by_id, c.handled_at
+        FROM job_warning t
+        LEFT JOIN job_carry c ON c.kind = t.kind AND c.subject_key = t.subject_key
+        {not_there}
+        ORDER BY t.kind, t.subject_key""").rowcount
+    return {"inserted": inserted, "updated": updated, "removed": removed}
+
+
+def prune(ctx) -> int:
+    before = ctx.sql.param(ctx.as_of - timedelta(days=KEEP_DAYS))
+    return ctx.execute(f"DELETE FROM warning WHERE as_of < {ctx.sql.date_param('before')} "
+                       f"AND handling_state = 'open'", before=before).rowcount
+
+
+def count_rows(ctx) -> dict[str, int]:
+    rows = dict(ctx.execute(f"SELECT kind, COUNT(*) FROM warning WHERE as_of = "
+                            f"{ctx.sql.date_param('as_of')} GROUP BY kind").all())
+    return {kind: int(rows.get(kind, 0)) for kind in WARNING_KINDS}
