@@ -75,8 +75,9 @@ def _row(obj, action, before, after):
 
 
 def _before_flush(session: Session, flush_context, instances):
-    # Values before the flush are gone afterwards: collect dirty/deleted changes now.
-    pending = session.info.setdefault("audit_pending", [])
+    # Values before the flush are gone afterwards: collect dirty/deleted changes now. Start
+    # afresh: a flush that failed (e.g. a unique-number retry) must not leave stale entries.
+    pending = session.info["audit_pending"] = []
     for obj in session.dirty:
         if type(obj).__name__ in AUDITED and session.is_modified(obj, include_collections=False):
             before, after = _changes(obj)
@@ -85,8 +86,7 @@ def _before_flush(session: Session, flush_context, instances):
     for obj in session.deleted:
         if type(obj).__name__ in AUDITED:
             pending.append((obj, "delete", _snapshot(obj), None))
-    session.info.setdefault("audit_new", []).extend(
-        o for o in session.new if type(o).__name__ in AUDITED)
+    session.info["audit_new"] = [o for o in session.new if type(o).__name__ in AUDITED]
 
 
 def _after_flush(session: Session, flush_context):

@@ -52,7 +52,7 @@ PERMISSIONS: dict[str, dict[str, frozenset]] = {
     "writeoff_apply": _p(OFFICE | RISK, create=OFFICE, edit=OFFICE, export=OFFICE | RISK),
     # 催收管理
     "collection_overdue": _p(COLLECTION, collect=COLLECTION, export=COLLECTION),
-    "collection_query": _p(COLLECTION, follow_up=COLLECTION, export=COLLECTION),
+    "collection_query": _p(COLLECTION, follow_up=COLLECTION, export=COLLECTION, download=COLLECTION),
     "collection_guarantor": _p(COLLECTION, collect=COLLECTION, export=COLLECTION),
     "receipt_borrower": _p(COLLECTION, upload=COLLECTION),
     "receipt_guarantor": _p(COLLECTION, upload=COLLECTION),

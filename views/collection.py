@@ -1,0 +1,368 @@
+"""催收管理: 还款催收, 催收查询, 担保人催收, 待上传借款人催收回执, 待上传担保人或公司催收回执.
+
+Two families of screens share their code: loan-side lists (还款催收 by loan, 担保人催收 by
+guarantor) with the 催收 form and 催收历史记录 pages (CollectPagesMixin), and collection
+record lists (催收查询 and the two receipt lists) built on CollectionRecordView. Rules live
+in services.collection; the views turn BusinessError into a flash message."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, flash, redirect, request
+from flask_admin import expose
+from flask_admin.helpers import get_redirect_target
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, DateTimeLocalField, DecimalField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from admin_app.extensions import db
+from admin_app.permissions import allowed
+from admin_app.screens import RowLink, ScreenView, SearchField, loan_detail_link
+from models import Collection, Guarantor, Loan, Receipt
+from models.enums import (COLLECTION_METHODS, COLLECTION_STATUSES, COLLECTION_TARGETS,
+                          GUARANTOR_TYPES, TIMED_METHODS)
+from services import BusinessError
+from services import collection as collection_service
+from services.uploads import send_stored
+from views.common import LOAN_LABELS, LoanListView, customer_name_field, loan_no_field
+
+CATEGORY = "催收管理"
+MONEY = "{:,.2f}"
+
+
+# ---- forms -------------------------------------------------------------------------------
+class CollectionForm(FlaskForm):
+    target = SelectField("催收对象", validators=[DataRequired("请选择催收对象")])
+    method = SelectField("催收方式", choices=list(COLLECTION_METHODS.items()))
+    contacted_at = DateTimeLocalField("催收时间", format="%Y-%m-%dT%H:%M",
+                                      validators=[DataRequired("请填写催收时间(年月日 时:分)")])
+    content = TextAreaField("催收内容", validators=[DataRequired("请填写催收内容"), Length(max=4000)])
+    result = TextAreaField("催收结果", validators=[Optional(), Length(max=4000)])
+    promised_date = DateField("承诺还款日期", validators=[Optional()])
+    promised_amount = DecimalField("承诺还款金额(元)", places=2,
+                                   validators=[Optional(), NumberRange(min=0, message="金额不能为负数")])
+    next_follow_up = DateField("下次跟进日期", validators=[Optional()])
+
+
+class FollowUpForm(FlaskForm):
+    status = SelectField("跟进状态", choices=list(COLLECTION_STATUSES.items()))
+    next_follow_up = DateField("下次跟进日期", validators=[Optional()])
+    note = TextAreaField("跟进说明", validators=[DataRequired("请填写跟进说明"), Length(max=4000)])
+
+
+class ReceiptForm(FlaskForm):
+    receipt = FileField("回执文件(PDF、JPG 或 PNG)")
+
+
+def _owed(view, context, model, name):
+    loan = model if isinstance(model, Loan) else model.loan
+    return MONEY.format(collection_service.amount_owed(loan))
+
+
+def _owed_export(view, context, model, name):
+    loan = model if isinstance(model, Loan) else model.loan
+    return collection_service.amount_owed(loan)
+
+
+def _back(default: str) -> str:
+    return get_redirect_target() or default
+
+
+def _render(view, template: str, **context):
+    """Render a 催收 page with the code -> label maps its tables use."""
+    from flask import current_app
+
+    return view.render(template, target_labels=COLLECTION_TARGETS, method_labels=COLLECTION_METHODS,
+                       status_labels=COLLECTION_STATUSES,
+                       max_mb=f"{current_app.config['MAX_UPLOAD_BYTES'] / 1024 / 1024:g}", **context)
+
+
+# ---- loan-side screens: the 催收 form and 催收历史记录 ----------------------------------------
+class CollectPagesMixin:
+    """催收 and 催收历史记录 pages for a row of the list (a loan, or a guarantor). A row
+    outside the list (e.g. a loan no longer overdue) is not found, as with get_one."""
+
+    verbs = {"collect": "collect", "history": "view"}
+
+    def scope(self, row) -> tuple[Loan, Guarantor | None]:
+        """The loan and (for guarantor rows) the guarantor a row stands for."""
+        raise NotImplementedError
+
+    def _row_or_404(self, id):
+        row = self.get_one(id)
+        if row is None:
+            abort(404)
+        return row
+
+    @expose("/collect/<int:id>", methods=("GET", "POST"))
+    def collect(self, id):
+        loan, guarantor = self.scope(self._row_or_404(id))
+        options = collection_service.target_options(
+            loan, [guarantor] if guarantor else collection_service.guarantors_of(loan.id))
+        if guarantor is not None:
+            options = [o for o in options if o[0] == f"guarantor:{guarantor.id}"]
+        form = CollectionForm()
+        form.target.choices = options
+        if request.method == "GET":
+            form.contacted_at.data = datetime.now().replace(second=0, microsecond=0)
+        return_url = _back(self.get_url(".index_view"))
+        if form.validate_on_submit():
+            try:
+                target, guarantor_id = collection_service.parse_target(form.target.data)
+                chosen = db.session.get(Guarantor, guarantor_id) if guarantor_id else None
+                record = collection_service.record_collection(
+                    loan, target=target, guarantor=chosen, method=form.method.data,
+                    contacted_at=form.contacted_at.data, content=form.content.data,
+                    result=form.result.data, promised_date=form.promised_date.data,
+                    promised_amount=form.promised_amount.data,
+                    next_follow_up=form.next_follow_up.data, collector=current_user)
+                db.session.commit()
+            except BusinessError as err:
+                db.session.rollback()
+                flash(str(err), "error")
+            else:
+                extra = "(需上传回执)" if record.needs_receipt else ""
+                flash(f"催收记录 {record.collection_no} 已保存{extra}。", "success")
+                return redirect(self.get_url(".history", id=id, url=return_url))
+        return _render(self, "collection/collect.html", loan=loan, guarantor=guarantor, form=form,
+                           owed=collection_service.amount_owed(loan), return_url=return_url,
+                           timed=TIMED_METHODS, hours=collection_service.allowed_hours())
+
+    @expose("/history/<int:id>")
+    def history(self, id):
+        loan, guarantor = self.scope(self._row_or_404(id))
+        records = collection_service.collections_of(loan.id, guarantor.id if guarantor else None)
+        receipts = collection_service.receipts_by_collection([r.id for r in records])
+        return _render(self, "collection/history.html", loan=loan, guarantor=guarantor, records=records,
+                           receipts=receipts, owed=collection_service.amount_owed(loan),
+                           labels=LABELS, return_url=_back(self.get_url(".index_view")),
+                           can_collect=self.allowed("collect"),
+                           can_download=allowed(current_user, "collection_query", "download"))
+
+
+OWED_LABELS = dict(LOAN_LABELS, owed="逾期欠款合计", officer="客户经理")
+
+
+class OverdueCollectionView(CollectPagesMixin, LoanListView):
+    """还款催收: overdue loans with what is owed."""
+
+    statuses = ("overdue",)
+    column_list = ("loan_no", "customer_name", "product.name", "outstanding_principal",
+                   "overdue_principal", "overdue_interest", "penalty_interest", "owed",
+                   "days_overdue", "five_class", "officer")
+    column_export_list = column_list
+    column_labels = OWED_LABELS
+    column_sortable_list = ("loan_no", "customer_name", "outstanding_principal", "days_overdue",
+                            "five_class")
+    column_default_sort = ("days_overdue", True)
+    column_formatters = {"owed": _owed}
+    column_formatters_export = {"owed": _owed_export}
+    search_fields = (customer_name_field(), loan_no_field())
+    row_links = (
+        RowLink("催收", ".collect", lambda loan: {"id": loan.id}, verb="collect"),
+        RowLink("催收历史记录", ".history", lambda loan: {"id": loan.id}),
+        loan_detail_link(lambda loan: loan.id),
+    )
+
+    def scope(self, row):
+        return row, None
+
+
+class GuarantorCollectionView(CollectPagesMixin, ScreenView):
+    """担保人催收: one row per guarantor of an overdue loan."""
+
+    verbs = dict(CollectPagesMixin.verbs, loan_info="view")
+    can_view_details = False
+    column_list = ("loan.loan_no", "loan.customer_name", "name", "kind", "phone",
+                   "guaranteed_amount", "loan.outstanding_principal", "owed", "loan.days_overdue")
+    column_export_list = column_list
+    column_labels = {
+        "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "name": "担保人",
+        "kind": "担保人类型", "phone": "担保人电话", "guaranteed_amount": "担保金额",
+        "loan.outstanding_principal": "剩余本金", "owed": "逾期欠款合计", "loan.days_overdue": "逾期天数",
+    }
+    column_choices = {"kind": list(GUARANTOR_TYPES.items())}
+    column_sortable_list = ("name", "guaranteed_amount")
+    column_default_sort = ("id", True)
+    column_formatters = {"owed": _owed}
+    column_formatters_export = {"owed": _owed_export}
+    search_fields = (customer_name_field(), loan_no_field())
+    row_links = (
+        RowLink("借款信息", ".loan_info", lambda g: {"id": g.id}),
+        RowLink("催收", ".collect", lambda g: {"id": g.id}, verb="collect"),
+        RowLink("催收历史记录", ".history", lambda g: {"id": g.id}),
+        loan_detail_link(lambda g: g.loan_id),
+    )
+
+    def base_joins(self) -> tuple:
+        return (Guarantor.loan,)
+
+    def base_filters(self) -> list:
+        return collection_service.overdue_loan_filters()
+
+    def scope(self, row):
+        return row.loan, row
+
+    @expose("/loan/<int:id>")
+    def loan_info(self, id):
+        guarantor = self._row_or_404(id)
+        loan = guarantor.loan
+        return _render(self, "collection/loan_info.html", loan=loan, guarantor=guarantor,
+                           owed=collection_service.amount_owed(loan), labels=LABELS,
+                           return_url=_back(self.get_url(".index_view")),
+                           can_collect=self.allowed("collect"))
+
+
+# ---- collection record screens -----------------------------------------------------------
+LABELS = {
+    "collection_no": "催收编号", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称",
+    "target": "催收对象", "guarantor.name": "担保人", "method": "催收方式",
+    "contacted_at": "催收时间", "content": "催收内容", "result": "催收结果",
+    "promised_date": "承诺还款日期", "promised_amount": "承诺还款金额", "next_follow_up": "下次跟进日期",
+    "status": "状态", "collector": "催收人", "has_receipt": "已上传回执", "needs_receipt": "需要回执",
+    "created_at": "登记时间",
+}
+
+
+def _datetime(view, context, model, name):
+    value = getattr(model, name)
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+class CollectionRecordView(ScreenView):
+    """A list of collection records with 客户名称 search (and a second field per screen)."""
+
+    can_view_details = True
+    column_labels = LABELS
+    column_choices = {"target": list(COLLECTION_TARGETS.items()),
+                      "method": list(COLLECTION_METHODS.items()),
+                      "status": list(COLLECTION_STATUSES.items())}
+    column_formatters = {"contacted_at": _datetime}
+    column_sortable_list = ("collection_no", "contacted_at", "next_follow_up", "status")
+    column_default_sort = ("id", True)
+    column_details_list = ("collection_no", "loan.loan_no", "loan.customer_name", "target",
+                           "guarantor.name", "method", "contacted_at", "content", "result",
+                           "promised_date", "promised_amount", "next_follow_up", "status",
+                           "needs_receipt", "has_receipt", "collector", "created_at")
+
+    @staticmethod
+    def customer_field() -> SearchField:
+        return customer_name_field(Loan.customer_name, join=(Collection.loan,))
+
+
+class CollectionQueryView(CollectionRecordView):
+    """催收查询: every record, 跟进 (status, next date, note), export, receipt download."""
+
+    verbs = {"follow_up_view": "follow_up", "download": "download"}
+    column_list = ("collection_no", "loan.loan_no", "loan.customer_name", "target", "guarantor.name",
+                   "method", "contacted_at", "result", "promised_date", "promised_amount",
+                   "next_follow_up", "status", "collector", "has_receipt")
+    column_export_list = column_list
+    column_formatters_export = {"contacted_at": _datetime}
+    search_fields = (CollectionRecordView.customer_field(),
+                     loan_no_field(Loan.loan_no, join=(Collection.loan,)))
+    row_links = (
+        RowLink("跟进", ".follow_up_view", lambda c: {"id": c.id}, verb="follow_up"),
+        RowLink("下载回执", ".download", lambda c: {"id": c.id}, verb="download",
+                when=lambda c: c.has_receipt),
+        loan_detail_link(),
+    )
+
+    @expose("/follow-up/<int:id>", methods=("GET", "POST"))
+    def follow_up_view(self, id):
+        record = self.get_one(id)
+        if record is None:
+            abort(404)
+        form = FollowUpForm(obj=None if request.method == "POST" else record)
+        if request.method == "GET":
+            form.note.data = ""
+        return_url = _back(self.get_url(".index_view"))
+        if form.validate_on_submit():
+            try:
+                collection_service.follow_up(record, form.status.data, form.next_follow_up.data,
+                                             form.note.data, current_user)
+                db.session.commit()
+            except BusinessError as err:
+                db.session.rollback()
+                flash(str(err), "error")
+            else:
+                flash(f"催收记录 {record.collection_no} 已更新为「{COLLECTION_STATUSES[record.status]}」。",
+                      "success")
+                return redirect(return_url)
+        return _render(self, "collection/follow_up.html", record=record, form=form,
+                           labels=LABELS, return_url=return_url)
+
+    @expose("/receipt/<int:id>")
+    def download(self, id):
+        """The stored receipt of collection record `id` (logged-in staff with access only)."""
+        receipt = db.session.execute(
+            db.select(Receipt).where(Receipt.collection_id == id).order_by(Receipt.id.desc()).limit(1)
+        ).unique().scalar_one_or_none()
+        if receipt is None:
+            abort(404)
+        return send_stored(receipt.stored_name, receipt.original_name, receipt.content_type)
+
+
+class ReceiptWaitingView(CollectionRecordView):
+    """待上传…回执: records by 上门/信函/律师函 still lacking a receipt, for one target group."""
+
+    receipt_list = "borrower"
+    verbs = {"upload": "upload"}
+    column_list = ("collection_no", "loan.loan_no", "loan.customer_name", "target", "guarantor.name",
+                   "method", "contacted_at", "content", "collector")
+    search_fields = (CollectionRecordView.customer_field(),
+                     SearchField("collection_no", "催收编号", Collection.collection_no))
+    row_links = (
+        RowLink("上传回执", ".upload", lambda c: {"id": c.id}, verb="upload"),
+        loan_detail_link(),
+    )
+
+    def base_filters(self) -> list:
+        return collection_service.waiting_receipt_filters(self.receipt_list)
+
+    @expose("/upload/<int:id>", methods=("GET", "POST"))
+    def upload(self, id):
+        record = self.get_one(id)
+        return_url = _back(self.get_url(".index_view"))
+        if record is None:
+            flash("该催收记录不在待上传回执列表中(可能已上传回执)。", "info")
+            return redirect(return_url)
+        form = ReceiptForm()
+        if form.validate_on_submit():
+            try:
+                receipt = collection_service.attach_receipt(record, request.files.get("receipt"),
+                                                            current_user)
+                db.session.commit()
+            except BusinessError as err:
+                db.session.rollback()
+                flash(f"上传失败:{err}", "error")
+            else:
+                flash(f"回执「{receipt.original_name}」已上传,催收记录 {record.collection_no} "
+                      "已移出待上传列表。", "success")
+                return redirect(return_url)
+        return _render(self, "collection/upload.html", record=record, form=form, labels=LABELS,
+                           return_url=return_url)
+
+
+class BorrowerReceiptView(ReceiptWaitingView):
+    receipt_list = "borrower"
+
+
+class GuarantorReceiptView(ReceiptWaitingView):
+    receipt_list = "guarantor"
+
+
+SCREENS = (
+    (OverdueCollectionView, Loan, "还款催收", "collection_overdue"),
+    (CollectionQueryView, Collection, "催收查询", "collection_query"),
+    (GuarantorCollectionView, Guarantor, "担保人催收", "collection_guarantor"),
+    (BorrowerReceiptView, Collection, "待上传借款人催收回执", "receipt_borrower"),
+    (GuarantorReceiptView, Collection, "待上传担保人或公司催收回执", "receipt_guarantor"),
+)
+
+
+def register(admin) -> None:
+    for view, model, name, endpoint in SCREENS:
+        admin.add_view(view(model, db.session, name=name, category=CATEGORY, endpoint=endpoint))
