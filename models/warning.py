@@ -52,6 +52,7 @@ class Warning(db.Model):
 
     loan = relationship("Loan", lazy="select")
     handled_by = relationship("User", lazy="joined")
+    collateral = relationship("Collateral", lazy="select")
 
 
 class Setting(db.Model):

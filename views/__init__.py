@@ -14,6 +14,7 @@ MODULES = (
     "views.queries",
     "views.basic_data",
     "views.system",
+    "views.system_jobs",
     "views.loan_detail",
 )
 

@@ -2,8 +2,10 @@
 written-off loans are never touched):
 
 - job_overdue_inst: every unpaid installment past due, with its days overdue, unpaid
-  principal and interest, and outstanding penalty interest (accrued by the rule in
-  sql.penalty_amount, less penalty already paid on that period);
+  principal and interest, and penalty interest owed — models.money.period_penalty less the
+  penalty already paid on that period: the penalty crystallised by repayments
+  (penalty_accrued, up to penalty_accrued_to) plus penalty_for on the unpaid principal
+  for the days after max(grace days, crystallised days);
 - loan.days_overdue (days since the oldest unpaid due date), overdue principal / interest /
   penalty, status (逾期 when overdue, else 已展期 if the loan was ever extended, else 还款中),
   suggested_class (models.classification thresholds) and next_inspection_date
@@ -30,16 +32,20 @@ def collect_overdue_installments(ctx) -> None:
             days INTEGER NOT NULL, principal NUMERIC(18, 2) NOT NULL,
             interest NUMERIC(18, 2) NOT NULL, penalty NUMERIC(18, 2) NOT NULL)""")
     penalty = sql.penalty("s.principal", "s.rate", "s.markup", "s.grace", "s.days")
+    owed = sql.greatest(f"s.penalty_accrued + {penalty} - s.penalty_paid", "0")
     ctx.execute(f"""
         INSERT INTO job_overdue_inst (installment_id, loan_id, due_date, days, principal, interest, penalty)
         SELECT s.id, s.loan_id, s.due_date, s.days, s.principal, s.interest,
-               ROUND({sql.greatest(f"{penalty} - s.penalty_paid", "0")}, 2)
+               ROUND({owed}, 2)
         FROM (
             SELECT i.id, i.loan_id, i.due_date,
                    {sql.days_between(sql.date_param("as_of"), "i.due_date")} AS days,
                    ROUND(i.principal_due - i.principal_paid, 2) AS principal,
                    ROUND(i.interest_due - i.interest_paid, 2) AS interest,
-                   i.penalty_paid, l.rate, p.penalty_markup AS markup, p.grace_days AS grace
+                   i.penalty_paid, i.penalty_accrued, l.rate, p.penalty_markup AS markup,
+                   CASE WHEN i.penalty_accrued_to IS NULL THEN p.grace_days
+                        ELSE {sql.greatest("p.grace_days", sql.days_between("i.penalty_accrued_to", "i.due_date"))}
+                   END AS grace
             FROM installment i
             JOIN loan l ON l.id = i.loan_id
             JOIN loan_product p ON p.id = l.product_id

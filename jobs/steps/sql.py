@@ -5,36 +5,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import Decimal
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-CENT = Decimal("0.01")
-# rate/100 × (1 + markup/100) / 360 as one exact denominator: rate × (100 + markup) / 3,600,000
-PENALTY_DENOMINATOR = Decimal(3_600_000)
+from models.money import penalty_for
+
 OPEN_STATUSES_SQL = "('active', 'extended', 'overdue')"
 
 
-def penalty_amount(overdue_principal, annual_rate, markup, grace_days, days_overdue) -> Decimal:
-    """Penalty interest accrued on one period: overdue principal × annual rate/100 ×
-    (1 + markup/100) / 360 × (days overdue − grace days) once days overdue exceed the grace
-    days, else 0; rounded half-up to the cent. The same rule as models.money.penalty_for."""
-    days = int(days_overdue) - int(grace_days)
-    if days <= 0:
-        return Decimal("0.00")
-    with localcontext(Context(prec=60)):
-        value = (Decimal(str(overdue_principal)) * Decimal(str(annual_rate))
-                 * (100 + Decimal(str(markup))) * days / PENALTY_DENOMINATOR)
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def _sqlite_penalty(principal, rate, markup, grace_days, days_overdue):
-    # SQLite stores money as binary floats; computing in Decimal here keeps the cent
-    # rounding identical to the Python rule (a float expression would not be).
+    # SQLite stores money as binary floats; the exact Decimal rule of models.money keeps the
+    # cent rounding identical to Python's (a float expression would not be). str() first:
+    # Decimal(0.1) is not 0.1.
     if principal is None or rate is None:
         return 0.0
-    return float(penalty_amount(principal, rate, markup or 0, grace_days or 0, days_overdue))
+    return float(penalty_for(Decimal(str(principal)), Decimal(str(rate)), Decimal(str(markup or 0)),
+                             int(days_overdue), int(grace_days or 0)))
 
 
 @dataclass(frozen=True)
@@ -77,7 +65,8 @@ class Sql:
         return f"MAX({a}, {b})" if self.is_sqlite else f"GREATEST({a}, {b})"
 
     def penalty(self, principal: str, rate: str, markup: str, grace: str, days: str) -> str:
-        """Penalty accrued on one period (see penalty_amount) as a SQL expression."""
+        """models.money.penalty_for as a SQL expression: principal × rate × (100 + markup) ×
+        (days − grace) / 3,600,000 rounded to the cent once days exceed grace, else 0."""
         if self.is_sqlite:
             return f"job_penalty({principal}, {rate}, {markup}, {grace}, {days})"
         return (f"CASE WHEN ({days}) > ({grace}) THEN ROUND(({principal}) * ({rate}) * (100 + ({markup}))"

@@ -1,0 +1,107 @@
+"""Scheduling of the daily job.
+
+- run_scheduler(app): the dedicated process (`flask --app wsgi scheduler`, one per
+  deployment beside the gunicorn web workers): an APScheduler BlockingScheduler running the
+  daily job every day at app.config["JOB_DAILY_AT"] (HH:MM, local time of the server or
+  app.config["JOB_TIMEZONE"]).
+- start_background_scheduler(app): for the development server only — runs the job once at
+  start, then daily. It starts only when called explicitly, never under gunicorn, once per
+  process, and not in the parent process of the Werkzeug reloader.
+Two schedulers firing at once are harmless: the run lock (jobs.lock) lets one run."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from datetime import date, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+log = logging.getLogger(__name__)
+JOB_ID = "daily_job"
+_background = None
+_background_lock = threading.Lock()
+
+
+def daily_at(app) -> tuple[int, int]:
+    value = str(app.config.get("JOB_DAILY_AT") or "01:30")
+    try:
+        hh, mm = value.split(":")
+        hour, minute = int(hh), int(mm)
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"JOB_DAILY_AT 应为 HH:MM(如 01:30),当前为 {value!r}") from None
+    return hour, minute
+
+
+def run_job_for_today(app):
+    """Run the daily job for today's date in an app context and log its summary."""
+    from jobs.daily import run_daily
+
+    with app.app_context():
+        result = run_daily(date.today())
+    (log.info if result.ok else log.warning)("%s", result.describe())
+    return result
+
+
+def _add_daily(scheduler, app, **extra) -> None:
+    hour, minute = daily_at(app)
+    trigger = CronTrigger(hour=hour, minute=minute, timezone=app.config.get("JOB_TIMEZONE"))
+    scheduler.add_job(run_job_for_today, trigger, args=(app,), id=JOB_ID, name="日终任务",
+                      max_instances=1, coalesce=True, misfire_grace_time=6 * 3600,
+                      replace_existing=True, **extra)
+
+
+def run_scheduler(app) -> None:
+    """Block forever, running the daily job daily. Ctrl-C or SIGTERM stops it."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    scheduler = BlockingScheduler(timezone=app.config.get("JOB_TIMEZONE"))
+    _add_daily(scheduler, app)
+    hour, minute = daily_at(app)
+    print(f"日终任务调度已启动:每天 {hour:02d}:{minute:02d} 运行(Ctrl-C 退出)", flush=True)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+def _refuse_reason(app) -> str | None:
+    if "gunicorn" in os.environ.get("SERVER_SOFTWARE", "") or "gunicorn" in sys.modules:
+        return "gunicorn web workers never run the scheduler; run `flask --app wsgi scheduler`"
+    if app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true" and "werkzeug.serving" in sys.modules:
+        return "reloader parent process"
+    return None
+
+
+def start_background_scheduler(app, *, run_now: bool = True):
+    """Start (once per process) a background scheduler running the job now and daily.
+    Returns the scheduler, or None when this process must not run one."""
+    global _background
+    reason = _refuse_reason(app)
+    if reason:
+        log.info("background scheduler not started: %s", reason)
+        return None
+    with _background_lock:
+        if _background is not None:
+            return _background
+        scheduler = BackgroundScheduler(timezone=app.config.get("JOB_TIMEZONE"), daemon=True)
+        _add_daily(scheduler, app)
+        if run_now:
+            scheduler.add_job(run_job_for_today, args=(app,), id=JOB_ID + "_at_start",
+                              name="日终任务(启动时)", next_run_time=datetime.now())
+        scheduler.start()
+        _background = scheduler
+        return scheduler
+
+
+def stop_background_scheduler() -> None:
+    global _background
+    with _background_lock:
+        if _background is not None:
+            _background.shutdown(wait=False)
+            _background = None
