@@ -20,7 +20,6 @@ Functions flush but do not commit: the caller (view, seeder, test) owns the tran
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import exists, select, update
@@ -29,8 +28,7 @@ from sqlalchemy.exc import OperationalError
 from admin_app.audit import log_action
 from admin_app.extensions import db
 from models import ApprovalStep
-from models.approval import WORKFLOWS, Stage, Workflow
-from models.enums import FIVE_CLASSES
+from models.approval import WORKFLOWS, Workflow
 from services import BusinessError
 
 ALREADY_HANDLED = "该事项已被他人处理"
@@ -90,13 +88,6 @@ def _acted_elsewhere(wf: Workflow, item_id: int, actor_id: int, stage_key: str) 
         ApprovalStep.workflow == wf.key, ApprovalStep.item_id == item_id,
         ApprovalStep.actor_id == actor_id, ApprovalStep.decision.in_(DECIDING),
         ApprovalStep.stage != stage_key))).scalar()
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why `actor` may not decide on an item now (None from `decision_refusal` = may)."""
-
-    message: str
 
 
 def decision_refusal(wf: Workflow, item, actor) -> str | None:
@@ -227,9 +218,12 @@ def withdraw(workflow_key: str, item_id: int, actor):
 
 
 # ---- the reviewers' side ---------------------------------------------------------------
-def _decide(wf: Workflow, item_id: int, actor, opinion: str | None):
+def _decide(wf: Workflow, item_id: int, actor, opinion: str | None, expected_stage: str | None):
     text = _opinion(opinion)
     item = _load(wf, item_id)
+    if expected_stage is not None and (item.review_status != "pending"
+                                       or item.review_stage != expected_stage):
+        raise BusinessError(ALREADY_HANDLED)  # the screen showed it at a stage it has left
     refusal = decision_refusal(wf, item, actor)
     if refusal:
         if item.review_status != "pending":
@@ -240,10 +234,11 @@ def _decide(wf: Workflow, item_id: int, actor, opinion: str | None):
     return item, wf.stage(item.review_stage), text
 
 
-def approve(workflow_key: str, item_id: int, actor, opinion: str | None):
-    """Pass the item's current stage; the last stage applies the workflow's effect."""
+def approve(workflow_key: str, item_id: int, actor, opinion: str | None, *, stage: str | None = None):
+    """Pass the item's current stage (`stage`: the one the actor's screen showed); the last
+    stage applies the workflow's effect."""
     wf = workflow(workflow_key)
-    item, stage, text = _decide(wf, item_id, actor, opinion)
+    item, stage, text = _decide(wf, item_id, actor, opinion, stage)
     version = item.version
     nxt = wf.next_stage(stage.key)
     hooks = _hooks(wf)
@@ -261,19 +256,11 @@ def approve(workflow_key: str, item_id: int, actor, opinion: str | None):
     return item
 
 
-def reject(workflow_key: str, item_id: int, actor, opinion: str | None):
+def reject(workflow_key: str, item_id: int, actor, opinion: str | None, *, stage: str | None = None):
     """Send the item back to its proposer with the opinion."""
     wf = workflow(workflow_key)
-    item, stage, text = _decide(wf, item_id, actor, opinion)
+    item, stage, text = _decide(wf, item_id, actor, opinion, stage)
     _move(wf, item, status="pending", stage=stage.key, version=item.version,
           values={"review_status": "rejected", "decided_at": _now()})
     _record(wf, item, actor, stage.key, "reject", text, f"{stage.name}驳回")
     return item
-
-
-def stage_of(workflow_key: str, stage_key: str) -> Stage:
-    return workflow(workflow_key).stage(stage_key)
-
-
-def class_label(value: int | None) -> str:
-    return FIVE_CLASSES.get(value, "") if value else ""

@@ -78,6 +78,7 @@ class StaffClient:
         self._token = None
 
     def token(self) -> str:
+        self._fresh()
         page = self.client.get("/login", follow_redirects=True)
         m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
         if m is None:
@@ -85,16 +86,30 @@ class StaffClient:
         return m.group(1)
 
     def login(self, username, password="demo12345"):
+        token = self.token()
+        self._fresh()
         return self.client.post("/login", data={"username": username, "password": password,
-                                                "csrf_token": self.token()})
+                                                "csrf_token": token})
+
+    @staticmethod
+    def _fresh():
+        # The `db` fixture's app context is shared by every request of a test, and with it
+        # `g`: drop the user and CSRF token another client's request cached there.
+        from flask import g
+
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)
 
     def get(self, *a, **kw):
+        self._fresh()
         return self.client.get(*a, **kw)
 
     def post(self, url, data=None, csrf=True, **kw):
+        self._fresh()
         data = dict(data or {})
         if csrf and "csrf_token" not in data:
             data["csrf_token"] = self.csrf_from(self.client.get("/"))
+            self._fresh()
         return self.client.post(url, data=data, **kw)
 
     @staticmethod

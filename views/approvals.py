@@ -185,9 +185,9 @@ class StageScreen(ScreenView):
         back = url_for(".review", item_id=item_id)
         try:
             if decision == "approve":
-                approvals.approve(self.workflow.key, item_id, current_user, opinion)
+                approvals.approve(self.workflow.key, item_id, current_user, opinion, stage=self.stage.key)
             elif decision == "reject":
-                approvals.reject(self.workflow.key, item_id, current_user, opinion)
+                approvals.reject(self.workflow.key, item_id, current_user, opinion, stage=self.stage.key)
             else:
                 raise BusinessError("请选择通过或驳回")
             db.session.commit()
