@@ -13,6 +13,7 @@ class AuditLog(db.Model):
         Index("ix_audit_record", "table_name", "record_id"),
         Index("ix_audit_loan", "loan_id"),
         Index("ix_audit_at", "at"),
+        Index("ix_audit_username", "username", "id"),  # 操作日志 search by 操作人
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,0 +1,350 @@
+"""基础数据: customers (with their bank cards inline), loan products (admins), loans (opened
+through the money engine, never edited), credit lines, collateral, guarantors and repayments
+(posted through the money engine, never edited or deleted)."""
+from decimal import Decimal
+
+from flask import flash
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_login import current_user
+from sqlalchemy import and_, or_
+from wtforms import DecimalField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from admin_app.extensions import db
+from admin_app.form_validators import ResidentOrCreditCode, card_number, phone
+from admin_app.screens import DeleteGuard, ScreenView, SearchField, loan_detail_link
+from models import (BankCard, Collateral, Collection, CreditLine, Customer, Guarantor, Loan,
+                    LoanProduct, Repayment, User, Warning)
+from models.enums import (COLLATERAL_KINDS, CUSTOMER_TYPES, GUARANTOR_TYPES, LOAN_STATUSES,
+                          OPEN_LOAN_STATUSES, REPAYMENT_METHODS)
+from services import BusinessError
+from views.common import LoanListView
+
+CATEGORY = "基础数据"
+POSITIVE = NumberRange(min=Decimal("0.01"), message="金额必须大于0")
+NON_NEGATIVE = NumberRange(min=Decimal("0"), message="金额不能为负数")
+
+
+class PrefixAjaxLoader(QueryAjaxModelLoader):
+    """AJAX lookup by prefix on indexed columns: fast on a million rows, where the stock
+    loader's `LIKE '%term%'` scans the table. `where` narrows the candidates."""
+
+    def __init__(self, name, model, fields, where=None, placeholder="输入开头几个字查找"):
+        super().__init__(name, db.session, model, fields=fields, page_size=10,
+                         placeholder=placeholder, minimum_input_length=1)
+        self.where = where
+
+    def get_list(self, term, offset=0, limit=10):
+        term = (term or "").strip()
+        hi = term + "\U0010ffff"
+        query = self.get_query().filter(or_(*[and_(f >= term, f < hi) for f in self._cached_fields]))
+        if self.where is not None:
+            query = query.filter(self.where)
+        return query.order_by(self.model.id).offset(offset).limit(limit).all()
+
+
+def customer_ref():
+    return PrefixAjaxLoader("customer", Customer, (Customer.name, Customer.id_number, Customer.phone),
+                            placeholder="输入客户名称、证件号或电话开头查找")
+
+
+def loan_ref(open_only=False):
+    return PrefixAjaxLoader("loan", Loan, (Loan.loan_no, Loan.customer_name),
+                            where=Loan.status.in_(OPEN_LOAN_STATUSES) if open_only else None,
+                            placeholder="输入贷款编号或客户名称开头查找")
+
+
+def officer_ref():
+    return PrefixAjaxLoader("officer", User, (User.username, User.display_name),
+                            where=and_(User.active.is_(True), User.roles_csv.like("%officer%")),
+                            placeholder="输入客户经理用户名或姓名查找")
+
+
+def label_formatter(labels: dict, attr: str):
+    return lambda v, c, m, n: labels.get(getattr(m, attr), getattr(m, attr))
+
+
+def loan_fields(join_via):
+    """客户名称 / 贷款编号 search fields for screens whose rows belong to a loan."""
+    return (SearchField("customer", "客户名称", Loan.customer_name, join=(join_via,)),
+            SearchField("loan_no", "贷款编号", Loan.loan_no, join=(join_via,)))
+
+
+# ---- customers ------------------------------------------------------------------------
+
+class CustomerView(ScreenView):
+    column_list = ("kind", "name", "id_number", "phone", "contact_person", "address", "officer")
+    column_labels = {"kind": "客户类型", "name": "客户名称", "id_number": "证件号码", "phone": "联系电话",
+                     "contact_person": "联系人", "address": "地址", "officer": "客户经理",
+                     "bank_cards": "银行卡"}
+    column_choices = {"kind": list(CUSTOMER_TYPES.items())}
+    column_sortable_list = ("name", "phone")
+    column_default_sort = ("id", True)
+    column_details_list = column_list
+    column_export_list = column_list
+    form_columns = ("kind", "name", "id_number", "phone", "contact_person", "address", "officer", "bank_cards")
+    form_choices = {"kind": list(CUSTOMER_TYPES.items())}
+    form_args = {"id_number": {"validators": [ResidentOrCreditCode()], "label": "证件号码",
+                               "description": "个人填身份证号,企业填统一社会信用代码"},
+                 "phone": {"validators": [phone]},
+                 "officer": {"label": "客户经理"}}
+    form_ajax_refs = {"officer": officer_ref()}
+    inline_models = ((BankCard, {
+        "form_columns": ("id", "bank_name", "branch", "account_name", "card_number", "is_default"),
+        "form_label": "银行卡",
+        "column_labels": {"bank_name": "开户银行", "branch": "开户支行", "account_name": "账户名",
+                          "card_number": "银行卡号", "is_default": "默认卡"},
+        "form_args": {"card_number": {"validators": [card_number]}},
+    }),)
+    search_fields = (SearchField("name", "客户名称", Customer.name),
+                     SearchField("id_number", "证件号码", Customer.id_number),
+                     SearchField("phone", "联系电话", Customer.phone))
+    delete_guards = (
+        DeleteGuard(Loan, "customer_id", "该客户名下有贷款"),
+        DeleteGuard(BankCard, "customer_id", "该客户名下有银行卡,请先删除银行卡"),
+        DeleteGuard(CreditLine, "customer_id", "该客户名下有授信"),
+        DeleteGuard(Warning, "customer_id", "该客户有预警记录"),
+    )
+
+    def validate_form(self, form):
+        ok = super().validate_form(form)
+        if ok and hasattr(form, "contact_person") and form.kind.data == "company" \
+                and not (form.contact_person.data or "").strip():
+            form.contact_person.errors = list(form.contact_person.errors) + ["企业客户必须填写联系人"]
+            return False
+        return ok
+
+    def on_model_change(self, form, model, is_created):
+        # One default card per customer.
+        defaults = [c for c in model.bank_cards if c.is_default]
+        for card in defaults[:-1]:
+            card.is_default = False
+        # Loans keep a copy of the borrower's name for searching.
+        if not is_created and model.name:
+            self.session.query(Loan).filter(Loan.customer_id == model.id, Loan.customer_name != model.name) \
+                .update({"customer_name": model.name}, synchronize_session=False)
+
+
+# ---- loan products --------------------------------------------------------------------
+
+class ProductView(ScreenView):
+    column_list = ("code", "name", "repayment_method", "min_rate", "default_rate", "max_rate", "min_term",
+                   "max_term", "penalty_markup", "grace_days", "inspection_interval_days", "active")
+    column_labels = {"code": "产品代码", "name": "产品名称", "repayment_method": "还款方式",
+                     "min_rate": "最低年利率(%)", "default_rate": "默认年利率(%)", "max_rate": "最高年利率(%)",
+                     "min_term": "最短期限(月)", "max_term": "最长期限(月)", "penalty_markup": "罚息上浮(%)",
+                     "grace_days": "宽限期(天)", "inspection_interval_days": "贷后检查频率(天)", "active": "启用"}
+    column_choices = {"repayment_method": list(REPAYMENT_METHODS.items())}
+    column_sortable_list = ("code", "name")
+    column_default_sort = "code"
+    column_export_list = column_list
+    form_columns = column_list
+    form_choices = {"repayment_method": list(REPAYMENT_METHODS.items())}
+    form_args = {
+        "min_rate": {"validators": [NumberRange(min=Decimal("0.000001"), max=Decimal("99.999999"),
+                                                message="年利率应大于0且小于100")]},
+        "max_rate": {"validators": [NumberRange(min=Decimal("0.000001"), max=Decimal("99.999999"),
+                                                message="年利率应大于0且小于100")]},
+        "default_rate": {"validators": [NumberRange(min=Decimal("0.000001"), max=Decimal("99.999999"),
+                                                    message="年利率应大于0且小于100")]},
+        "min_term": {"validators": [NumberRange(min=1, max=360, message="期限应在1到360个月之间")]},
+        "max_term": {"validators": [NumberRange(min=1, max=360, message="期限应在1到360个月之间")]},
+        "penalty_markup": {"validators": [NumberRange(min=0, max=1000, message="罚息上浮应在0到1000之间")]},
+        "grace_days": {"validators": [NumberRange(min=0, max=90, message="宽限期应在0到90天之间")]},
+        "inspection_interval_days": {"validators": [NumberRange(min=1, max=3650, message="检查频率应在1到3650天之间")]},
+    }
+    search_fields = (SearchField("name", "产品名称", LoanProduct.name, mode="contains"),)
+    delete_guards = (DeleteGuard(Loan, "product_id", "该产品已有贷款使用"),)
+
+    def validate_form(self, form):
+        ok = super().validate_form(form)
+        if not ok or not hasattr(form, "min_rate"):
+            return ok
+        problems = []
+        if not (form.min_rate.data <= form.default_rate.data <= form.max_rate.data):
+            problems.append((form.default_rate, "应满足 最低年利率 ≤ 默认年利率 ≤ 最高年利率"))
+        if form.min_term.data > form.max_term.data:
+            problems.append((form.max_term, "最长期限不能小于最短期限"))
+        for field, message in problems:
+            field.errors = list(field.errors) + [message]
+        return not problems
+
+
+# ---- loans --------------------------------------------------------------------------
+
+class LoanView(LoanListView):
+    """Every loan; a new loan is opened through services.loans.open_loan (schedule included).
+    Posted loans are never edited or deleted here (no permission exists for it)."""
+
+    column_list = ("loan_no", "contract_no", "customer_name", "product.name", "principal", "rate",
+                   "term_months", "start_date", "maturity_date", "outstanding_principal", "status", "five_class")
+    column_export_list = column_list
+    search_fields = LoanListView.search_fields + (
+        SearchField("status", "贷款状态", Loan.status, mode="choice", choices=LOAN_STATUSES),)
+    form_columns = ("customer", "product", "principal", "rate", "term_months", "start_date", "officer",
+                    "loan_no", "contract_no")
+    form_ajax_refs = {"customer": customer_ref(),
+                      "product": PrefixAjaxLoader("product", LoanProduct, (LoanProduct.code, LoanProduct.name),
+                                                  where=LoanProduct.active.is_(True),
+                                                  placeholder="输入产品代码或名称开头查找"),
+                      "officer": officer_ref()}
+    form_args = {"customer": {"label": "客户"}, "product": {"label": "贷款产品"},
+                 "officer": {"label": "客户经理"},
+                 "principal": {"validators": [POSITIVE]},
+                 "term_months": {"validators": [NumberRange(min=1, max=360, message="期限应在1到360个月之间")]}}
+    form_extra_fields = {
+        "rate": DecimalField("年利率(%)", places=6, validators=[
+            Optional(), NumberRange(min=Decimal("0.000001"), max=Decimal("99.999999"), message="年利率应大于0且小于100")],
+            description="留空则使用产品的默认年利率"),
+        "loan_no": StringField("贷款编号", validators=[Optional(), Length(max=32)], description="留空自动生成"),
+        "contract_no": StringField("合同编号", validators=[Optional(), Length(max=40)], description="留空自动生成"),
+    }
+
+    def create_model(self, form):
+        from services.loans import open_loan
+
+        try:
+            loan = open_loan(customer=form.customer.data, product=form.product.data,
+                             principal=form.principal.data, rate=form.rate.data,
+                             term_months=form.term_months.data, start_date=form.start_date.data,
+                             officer=form.officer.data or current_user._get_current_object(),
+                             loan_no=(form.loan_no.data or "").strip() or None,
+                             contract_no=(form.contract_no.data or "").strip() or None)
+            self.session.commit()
+        except BusinessError as err:
+            self.session.rollback()
+            flash(str(err), "error")
+            return False
+        except Exception as ex:
+            self.session.rollback()
+            if not self.handle_view_exception(ex):
+                raise
+            return False
+        flash(f"贷款 {loan.loan_no} 已放款,还款计划已生成。", "success")
+        return loan
+
+
+# ---- credit lines, collateral, guarantors ---------------------------------------------
+
+class DateRangeMixin:
+    """start_date ≤ expiry_date, checked on the form so the error shows by the field."""
+
+    def validate_form(self, form):
+        ok = super().validate_form(form)
+        if ok and hasattr(form, "expiry_date") and form.expiry_date.data < form.start_date.data:
+            form.expiry_date.errors = list(form.expiry_date.errors) + ["到期日不能早于起始日"]
+            return False
+        return ok
+
+
+class CreditLineView(DateRangeMixin, ScreenView):
+    column_list = ("customer.name", "customer.phone", "customer.contact_person", "amount", "start_date", "expiry_date")
+    column_labels = {"customer": "客户", "customer.name": "客户名称", "customer.phone": "联系电话",
+                     "customer.contact_person": "联系人", "amount": "授信金额", "start_date": "起始日",
+                     "expiry_date": "到期日"}
+    column_sortable_list = ("amount", "start_date", "expiry_date")
+    column_default_sort = ("id", True)
+    column_export_list = column_list
+    column_details_list = column_list
+    form_columns = ("customer", "amount", "start_date", "expiry_date")
+    form_ajax_refs = {"customer": customer_ref()}
+    form_args = {"customer": {"label": "客户"}, "amount": {"validators": [POSITIVE]}}
+    search_fields = (SearchField("customer", "客户名称", Customer.name, join=(CreditLine.customer,)),
+                     SearchField("phone", "联系电话", Customer.phone, join=(CreditLine.customer,)))
+    delete_guards = (DeleteGuard(Warning, "credit_line_id", "该授信有预警记录"),)
+
+
+class LoanChildView(ScreenView):
+    """A record hanging on a loan: loan picked by AJAX, searched by 客户名称 / 贷款编号."""
+
+    column_default_sort = ("id", True)
+    form_ajax_refs = {"loan": loan_ref()}
+
+
+class CollateralView(DateRangeMixin, LoanChildView):
+    column_list = ("loan.loan_no", "loan.customer_name", "kind", "description", "value", "registration_no",
+                   "start_date", "expiry_date")
+    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "kind": "类型",
+                     "description": "抵质押物描述", "value": "评估价值", "registration_no": "登记证号",
+                     "start_date": "起始日", "expiry_date": "到期日"}
+    column_choices = {"kind": list(COLLATERAL_KINDS.items())}
+    column_sortable_list = ("value", "start_date", "expiry_date")
+    column_export_list = column_list
+    column_details_list = column_list
+    form_columns = ("loan", "kind", "description", "value", "registration_no", "start_date", "expiry_date")
+    form_choices = {"kind": list(COLLATERAL_KINDS.items())}
+    form_args = {"loan": {"label": "贷款"}, "value": {"validators": [NON_NEGATIVE]}}
+    search_fields = loan_fields(Collateral.loan) + (
+        SearchField("kind", "类型", Collateral.kind, mode="choice", choices=COLLATERAL_KINDS),)
+    delete_guards = (DeleteGuard(Warning, "collateral_id", "该抵质押物有预警记录"),)
+    row_links = (loan_detail_link(),)
+
+
+class GuarantorView(LoanChildView):
+    column_list = ("loan.loan_no", "loan.customer_name", "kind", "name", "id_number", "phone", "guaranteed_amount")
+    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "kind": "担保人类型",
+                     "name": "担保人名称", "id_number": "证件号码", "phone": "联系电话", "guaranteed_amount": "担保金额"}
+    column_choices = {"kind": list(GUARANTOR_TYPES.items())}
+    column_sortable_list = ("name", "guaranteed_amount")
+    column_export_list = column_list
+    column_details_list = column_list
+    form_columns = ("loan", "kind", "name", "id_number", "phone", "guaranteed_amount")
+    form_choices = {"kind": list(GUARANTOR_TYPES.items())}
+    form_args = {"loan": {"label": "贷款"}, "id_number": {"validators": [ResidentOrCreditCode()]},
+                 "phone": {"validators": [phone]}, "guaranteed_amount": {"validators": [NON_NEGATIVE]}}
+    search_fields = loan_fields(Guarantor.loan) + (SearchField("name", "担保人名称", Guarantor.name),)
+    delete_guards = (DeleteGuard(Collection, "guarantor_id", "该担保人已有催收记录"),)
+    row_links = (loan_detail_link(),)
+
+
+# ---- repayments ---------------------------------------------------------------------
+
+class RepaymentView(LoanChildView):
+    """Posted through services.loans.post_repayment (allocation penalty → interest →
+    principal); never edited or deleted: a correction is a new record."""
+
+    column_list = ("loan.loan_no", "loan.customer_name", "paid_on", "amount", "penalty_part", "interest_part",
+                   "principal_part", "operator")
+    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "paid_on": "还款日期",
+                     "amount": "还款金额", "penalty_part": "冲抵罚息", "interest_part": "冲抵利息",
+                     "principal_part": "冲抵本金", "operator": "经办人"}
+    column_sortable_list = ("paid_on", "amount")
+    column_export_list = column_list
+    column_details_list = column_list
+    column_formatters_export = {"operator": lambda v, c, m, n: str(m.operator) if m.operator else ""}
+    form_columns = ("loan", "paid_on", "amount")
+    form_ajax_refs = {"loan": loan_ref(open_only=True)}
+    form_args = {"loan": {"label": "贷款"}, "amount": {"validators": [POSITIVE]}}
+    search_fields = loan_fields(Repayment.loan)
+    row_links = (loan_detail_link(),)
+
+    def create_model(self, form):
+        from services.loans import post_repayment
+
+        try:
+            repayment = post_repayment(form.loan.data, form.amount.data, form.paid_on.data,
+                                       operator=current_user._get_current_object())
+            self.session.commit()
+        except BusinessError as err:
+            self.session.rollback()
+            flash(str(err), "error")
+            return False
+        flash(f"已登记还款 {repayment.amount} 元:罚息 {repayment.penalty_part},利息 {repayment.interest_part},"
+              f"本金 {repayment.principal_part}。", "success")
+        return repayment
+
+
+SCREENS = (
+    (CustomerView, Customer, "客户", "customers"),
+    (ProductView, LoanProduct, "贷款产品", "products"),
+    (LoanView, Loan, "贷款", "loans"),
+    (CreditLineView, CreditLine, "授信", "credit_lines"),
+    (CollateralView, Collateral, "抵质押物", "collaterals"),
+    (GuarantorView, Guarantor, "担保人", "guarantors"),
+    (RepaymentView, Repayment, "还款记录", "repayments"),
+)
+
+
+def register(admin) -> None:
+    for view, model, name, endpoint in SCREENS:
+        admin.add_view(view(model, db.session, name=name, category=CATEGORY, endpoint=endpoint))

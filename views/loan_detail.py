@@ -1,0 +1,113 @@
+"""贷款详情: one page with everything known about a loan, reachable from every screen that
+lists loans (url_for("loan_detail.index", loan_id=...)). One query per section, however long
+the loan's history; not in the menu."""
+from datetime import date
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from sqlalchemy import select
+
+from admin_app.extensions import db
+from admin_app.screens import PageView
+from models import (ApprovalStep, ClassificationChange, Collateral, Collection, Extension, Guarantor,
+                    Inspection, Installment, Interview, Loan, RateChange, Repayment, WriteOff)
+from models.approval import WORKFLOWS
+from models.enums import (COLLATERAL_KINDS, COLLECTION_METHODS, COLLECTION_STATUSES,
+                          COLLECTION_TARGETS, DECISIONS, FIVE_CLASSES, GUARANTOR_TYPES,
+                          INSPECTION_KINDS, INSPECTION_METHODS, OPEN_LOAN_STATUSES, REVIEW_STATUSES)
+
+LABELS = {
+    "five_class": FIVE_CLASSES, "review_status": REVIEW_STATUSES, "decision": DECISIONS,
+    "collateral_kind": COLLATERAL_KINDS, "guarantor_kind": GUARANTOR_TYPES,
+    "inspection_kind": INSPECTION_KINDS, "inspection_method": INSPECTION_METHODS,
+    "collection_method": COLLECTION_METHODS, "collection_target": COLLECTION_TARGETS,
+    "collection_status": COLLECTION_STATUSES,
+}
+
+
+def _rows(model, *order):
+    return lambda loan_id: list(db.session.execute(
+        select(model).where(model.loan_id == loan_id).order_by(*order)).unique().scalars())
+
+
+# Each section: (key, one bounded query by loan id). Relationships on these models are
+# joined eagerly, so a section is one statement whatever its length.
+SECTIONS = {
+    "installments": _rows(Installment, Installment.period),
+    "repayments": _rows(Repayment, Repayment.paid_on, Repayment.id),
+    "rate_changes": _rows(RateChange, RateChange.effective_date, RateChange.id),
+    "extensions": _rows(Extension, Extension.id),
+    "guarantors": _rows(Guarantor, Guarantor.id),
+    "collaterals": _rows(Collateral, Collateral.id),
+    "interviews": _rows(Interview, Interview.held_at.desc(), Interview.id.desc()),
+    "inspections": _rows(Inspection, Inspection.inspected_on.desc(), Inspection.id.desc()),
+    "classifications": _rows(ClassificationChange, ClassificationChange.id.desc()),
+    "approvals": _rows(ApprovalStep, ApprovalStep.id),
+    "collections": _rows(Collection, Collection.contacted_at.desc(), Collection.id.desc()),
+    "write_offs": _rows(WriteOff, WriteOff.id.desc()),
+}
+
+
+def stage_label(workflow: str, stage: str) -> str:
+    wf = WORKFLOWS.get(workflow)
+    if wf is None:
+        return stage
+    try:
+        return wf.stage(stage).name
+    except KeyError:
+        return {"proposer": "发起人", "submit": "提交"}.get(stage, stage)
+
+
+def workflow_label(workflow: str) -> str:
+    wf = WORKFLOWS.get(workflow)
+    return wf.label if wf else workflow
+
+
+OWED_LABELS = (("due_now", "截至今日应还"), ("overdue_principal", "逾期本金"), ("overdue_interest", "逾期利息"),
+               ("penalty", "罚息"), ("total", "提前结清应还总额"))
+
+
+def owed_today(loan: Loan) -> list[tuple[str, object]] | None:
+    """What the borrower owes today, from the money engine; None for closed loans."""
+    if loan.status not in OPEN_LOAN_STATUSES:
+        return None
+    from services.loans import amount_owed
+
+    figures = amount_owed(loan, date.today())
+    return [(label, figures[key]) for key, label in OWED_LABELS if key in figures]
+
+
+def loan_history(loan_id: int) -> dict | None:
+    loan = db.session.get(Loan, loan_id)
+    if loan is None:
+        return None
+    history = {key: load(loan_id) for key, load in SECTIONS.items()}
+    history["loan"] = loan
+    history["owed"] = owed_today(loan)
+    return history
+
+
+class LoanDetailView(PageView):
+    def is_visible(self) -> bool:
+        return False
+
+    @expose("/")
+    @expose("/<int:loan_id>/")
+    def index(self, loan_id: int | None = None):
+        if loan_id is None:
+            loan_no = (request.args.get("loan_no") or "").strip()
+            if loan_no:
+                found = db.session.execute(select(Loan.id).where(Loan.loan_no == loan_no)).scalar()
+                if found is not None:
+                    return redirect(url_for(".index", loan_id=found))
+                flash(f"没有找到贷款编号为「{loan_no}」的贷款。", "error")
+            return self.render("loan_detail/lookup.html", loan_no=loan_no)
+        history = loan_history(loan_id)
+        if history is None:
+            abort(404)
+        return self.render("loan_detail/index.html", labels=LABELS, stage_label=stage_label,
+                           workflow_label=workflow_label, **history)
+
+
+def register(admin) -> None:
+    admin.add_view(LoanDetailView(name="贷款详情", endpoint="loan_detail", url="/loan_detail"))

@@ -1,0 +1,114 @@
+"""系统管理: staff accounts with their roles, and the read-only audit log (操作日志).
+(预警参数 and 任务运行记录 live in views/system_jobs.py.)"""
+import json
+
+from flask_login import current_user
+from markupsafe import Markup, escape
+from wtforms import PasswordField, SelectMultipleField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import ValidationError
+
+from admin_app.extensions import db
+from admin_app.permissions import ROLES
+from admin_app.screens import ScreenView, SearchField
+from models import AuditLog, User
+
+CATEGORY = "系统管理"
+MIN_PASSWORD = 8
+
+# Chinese names of audited tables, for the audit log's 表 column and search.
+TABLE_LABELS = {
+    "loan": "贷款", "installment": "还款计划", "repayment": "还款记录", "rate_change": "利率调整",
+    "extension": "展期", "guarantor": "担保人", "collateral": "抵质押物", "customer": "客户",
+    "bank_card": "银行卡", "credit_line": "授信", "loan_product": "贷款产品", "inspection": "贷后检查",
+    "interview": "约谈记录", "classification_change": "五级分类调整", "write_off": "核销",
+    "approval_step": "审批记录", "collection": "催收记录", "receipt": "催收回执", "user_account": "用户",
+    "setting": "系统参数", "warning": "预警", "job_run": "任务运行",
+}
+ACTION_LABELS = {"create": "新增", "update": "修改", "delete": "删除"}
+
+
+def role_labels(user) -> str:
+    return "、".join(ROLES[r] for r in ROLES if r in user.roles)
+
+
+class UserView(ScreenView):
+    """Passwords are set on create or reset here and stored only as a hash, never shown.
+    Accounts are deactivated, not deleted: the audit log points at them."""
+
+    can_view_details = False
+    column_list = ("username", "display_name", "roles_csv", "active", "failed_logins", "locked_until", "created_at")
+    column_labels = {"username": "用户名", "display_name": "姓名", "roles_csv": "角色", "active": "启用",
+                     "failed_logins": "连续登录失败次数", "locked_until": "锁定至", "created_at": "创建时间"}
+    column_formatters = {"roles_csv": lambda v, c, m, n: role_labels(m)}
+    column_formatters_export = column_formatters
+    column_export_list = ("username", "display_name", "roles_csv", "active", "created_at")
+    column_sortable_list = ("username", "created_at")
+    column_default_sort = "username"
+    form_columns = ("username", "display_name", "roles", "active", "new_password", "confirm_password")
+    form_args = {"username": {"validators": [Regexp(r"^[A-Za-z0-9_.-]{2,64}$",
+                                                    message="用户名只能包含字母、数字、下划线、点和横线(2-64位)")]},
+                 "display_name": {"label": "姓名", "validators": [DataRequired("请填写姓名")]}}
+    form_extra_fields = {
+        "roles": SelectMultipleField("角色", choices=list(ROLES.items()),
+                                     validators=[DataRequired("至少选择一个角色")]),
+        "new_password": PasswordField("密码", validators=[Optional(), Length(min=MIN_PASSWORD, max=128,
+                                                                            message=f"密码至少{MIN_PASSWORD}位")],
+                                      description="新建用户必填;修改用户时留空表示不修改密码"),
+        "confirm_password": PasswordField("确认密码", validators=[EqualTo("new_password", message="两次输入的密码不一致")]),
+    }
+    search_fields = (SearchField("username", "用户名", User.username),
+                     SearchField("display_name", "姓名", User.display_name))
+
+    def on_form_prefill(self, form, id):
+        user = self.get_one(id)
+        if user is not None:
+            form.roles.data = sorted(user.roles)
+
+    def on_model_change(self, form, model, is_created):
+        # populate_obj copied the form-only fields onto the model; take them back off.
+        password = model.__dict__.pop("new_password", None)
+        model.__dict__.pop("confirm_password", None)
+        model.roles = form.roles.data
+        if password:
+            model.set_password(password)
+            model.failed_logins = 0
+            model.locked_until = None
+        elif is_created:
+            raise ValidationError("新建用户必须设置密码")
+        if model.id == current_user.id and ("admin" not in model.roles or not model.active):
+            raise ValidationError("不能取消自己的系统管理员角色或停用自己的账号")
+
+
+def _json_block(value: str | None) -> Markup:
+    if not value:
+        return Markup("")
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return escape(value)
+    lines = "".join(f"<div><span class='text-muted'>{escape(k)}</span>: {escape(v)}</div>" for k, v in data.items())
+    return Markup(f"<div class='small'>{lines}</div>")
+
+
+class AuditLogView(ScreenView):
+    """Append-only: no create, edit or delete for anyone (none in the permission table)."""
+
+    column_list = ("at", "username", "action", "table_name", "record_id", "loan_id", "summary", "before", "after")
+    column_details_list = column_list
+    column_export_list = column_list
+    column_labels = {"at": "时间", "username": "操作人", "action": "操作", "table_name": "表", "record_id": "记录",
+                     "loan_id": "贷款ID", "summary": "摘要", "before": "修改前", "after": "修改后"}
+    column_choices = {"table_name": list(TABLE_LABELS.items()), "action": list(ACTION_LABELS.items())}
+    column_formatters = {"before": lambda v, c, m, n: _json_block(m.before),
+                         "after": lambda v, c, m, n: _json_block(m.after)}
+    column_sortable_list = ("at",)
+    column_default_sort = ("id", True)
+    search_fields = (SearchField("user", "操作人", AuditLog.username),
+                     SearchField("table", "表", AuditLog.table_name, mode="choice", choices=TABLE_LABELS),
+                     SearchField("record", "记录", AuditLog.record_id, mode="exact"))
+
+
+def register(admin) -> None:
+    admin.add_view(UserView(User, db.session, name="用户", category=CATEGORY, endpoint="users"))
+    admin.add_view(AuditLogView(AuditLog, db.session, name="操作日志", category=CATEGORY, endpoint="audit_log"))
