@@ -1,6 +1,5 @@
-"""Loans for the review tests (inspections, classification, write-offs). Uses
-services.loans.open_loan when it exists so tests follow the app's real path; otherwise
-builds the rows directly."""
+"""Loans for the review tests (inspections, classification, write-offs), booked through
+services.loans.open_loan so tests follow the app's real path."""
 from datetime import date
 from decimal import Decimal
 from itertools import count
@@ -34,17 +33,16 @@ def customer(name: str | None = None, phone: str | None = None) -> Customer:
 def loan(*, prod=None, cust=None, principal="100000.00", days_overdue=0, five_class=1,
          status=None, overdue_interest="0.00", penalty_interest="0.00", officer=None,
          start=date(2024, 1, 15)) -> Loan:
-    prod = prod or product()
-    cust = cust or customer()
-    n = next(_seq)
-    ln = Loan(loan_no=f"DK{n:08d}", contract_no=f"HT{n:08d}", customer_id=cust.id,
-              customer_name=cust.name, product_id=prod.id, principal=Decimal(principal),
-              rate=Decimal("12"), term_months=24, start_date=start,
-              maturity_date=date(start.year + 2, start.month, start.day),
-              repayment_method=prod.repayment_method, officer_id=officer.id if officer else None,
-              status=status or ("overdue" if days_overdue else "active"), five_class=five_class,
-              suggested_class=1, outstanding_principal=Decimal(principal), days_overdue=days_overdue,
-              overdue_interest=Decimal(overdue_interest), penalty_interest=Decimal(penalty_interest))
-    db.session.add(ln)
+    """A loan booked through services.loans.open_loan, then put in the overdue position the
+    daily job would have computed (the review rules read only these columns)."""
+    from services.loans import open_loan
+
+    ln = open_loan(customer=cust or customer(), product=prod or product(), principal=Decimal(principal),
+                   term_months=24, start_date=start, officer=officer)
+    ln.days_overdue = days_overdue
+    ln.five_class = five_class
+    ln.status = status or ("overdue" if days_overdue else "active")
+    ln.overdue_interest = Decimal(overdue_interest)
+    ln.penalty_interest = Decimal(penalty_interest)
     db.session.flush()
     return ln

@@ -214,11 +214,11 @@ def send_item_file(item):
     name = getattr(item, "attachment_name", None) or getattr(item, "evidence_name", None)
     if not stored:
         abort(404)
-    try:
-        from services.uploads import send_stored
-    except ImportError:
-        abort(404)
-    return send_stored(stored, name)
+    from services.uploads import SIGNATURES, send_stored
+
+    # Stored names carry the extension of the type the content was recognised as.
+    ctype = next((c for c, ext, _ in SIGNATURES if stored.endswith(ext)), "application/octet-stream")
+    return send_stored(stored, name or stored, ctype)
 
 
 def stage_screen_class(wf: Workflow, stage: Stage) -> type[StageScreen]:

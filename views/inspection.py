@@ -48,11 +48,9 @@ class InspectionForm(FlaskForm):
 
 
 def uploads_module():
-    """services.uploads when that module is part of this build, else None."""
-    try:
-        from services import uploads
-    except ImportError:
-        return None
+    """services.uploads (kept as a function so templates can ask whether uploads exist)."""
+    from services import uploads
+
     return uploads
 
 
@@ -61,13 +59,13 @@ def store_attachment(form_field):
     storage = request.files.get(form_field)
     if storage is None or not storage.filename:
         return None
-    uploads = uploads_module()
-    if uploads is None:
-        raise BusinessError("附件上传暂不可用")
-    try:
-        return uploads.store_upload(storage)
-    except ValueError as exc:
-        raise BusinessError(str(exc)) from None
+    return uploads_module().store_upload(storage)
+
+
+def discard_upload(stored) -> None:
+    """Remove a stored file whose record was not written."""
+    if stored is not None:
+        uploads_module().discard(stored.stored_name)
 
 
 def form_errors(form) -> str:
@@ -142,15 +140,17 @@ class InspectionLoanView(LoanListView):
             if not form.validate():
                 flash("保存失败:" + form_errors(form), "error")
             else:
+                stored = None
                 try:
-                    item = inspection.create_inspection(loan.id, current_user,
-                                                        attachment=store_attachment("attachment"),
+                    stored = store_attachment("attachment")
+                    item = inspection.create_inspection(loan.id, current_user, attachment=stored,
                                                         **form.values())
                     db.session.commit()
                     flash("贷后检查已提交,等待贷后检查风控检查。", "success")
                     return redirect(url_for(".show", item_id=item.id))
                 except BusinessError as exc:
                     db.session.rollback()
+                    discard_upload(stored)
                     flash(str(exc), "error")
         return self.render("review/inspection_form.html", loan=loan, form=form, title="新增贷后检查",
                            action=url_for(".new_inspection", loan_id=loan.id),
@@ -182,6 +182,7 @@ class InspectionLoanView(LoanListView):
         if not form.validate():
             flash("提交失败:" + form_errors(form), "error")
             return redirect(url_for(".show", item_id=item.id))
+        stored = None
         try:
             values = form.values()
             stored = store_attachment("attachment")
@@ -191,6 +192,7 @@ class InspectionLoanView(LoanListView):
             db.session.commit()
         except BusinessError as exc:
             db.session.rollback()
+            discard_upload(stored)
             flash(str(exc), "error")
             return redirect(url_for(".show", item_id=item.id))
         flash("已修改并重新提交至贷后检查风控检查。", "success")

@@ -15,7 +15,7 @@ from services import BusinessError, approvals, writeoff
 from views.approvals import (item_fields, loan_detail_url, register_stages, send_item_file,
                              trail_rows)
 from views.common import customer_name_field, loan_no_field
-from views.inspection import store_attachment, uploads_module
+from views.inspection import discard_upload, store_attachment, uploads_module
 
 
 class WriteOffView(ScreenView):
@@ -59,20 +59,22 @@ class WriteOffView(ScreenView):
         if form.get("loan_id", "").isdigit():
             loan = db.session.get(Loan, int(form["loan_id"]))
         if request.method == "POST":
+            stored = None
             try:
                 if loan is None:
                     raise BusinessError("请选择要核销的贷款")
+                stored = store_attachment("evidence")
                 item = writeoff.apply(loan.id, current_user, reason=form.get("reason"),
                                       principal_amount=form.get("principal_amount"),
                                       interest_amount=form.get("interest_amount"),
-                                      evidence=store_attachment("evidence"),
-                                      submit=form.get("submit_now") == "1")
+                                      evidence=stored, submit=form.get("submit_now") == "1")
                 db.session.commit()
                 flash("核销申请已提交,等待核销风控申请审核。" if item.review_status == "pending"
                       else "核销申请已保存,请在详情页点击「提交」送审。", "success")
                 return redirect(url_for(".item", item_id=item.id))
             except BusinessError as exc:
                 db.session.rollback()
+                discard_upload(stored)
                 flash(str(exc), "error")
         return self.render("review/writeoff_form.html", loan=loan, form=form,
                            uploads=uploads_module() is not None)
@@ -122,7 +124,11 @@ class WriteOffView(ScreenView):
             stored = store_attachment("evidence")
             if stored is not None:
                 values.update(evidence_path=stored.stored_name, evidence_name=stored.original_name)
-            approvals.resubmit("writeoff", item.id, current_user, **values)
+            try:
+                approvals.resubmit("writeoff", item.id, current_user, **values)
+            except BusinessError:
+                discard_upload(stored)
+                raise
 
         return self._after(item.id, amend, "核销申请已修改并重新提交。")
 
