@@ -6,6 +6,7 @@ from datetime import date
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, noload
 
 from admin_app.extensions import db
 from admin_app.screens import PageView
@@ -25,13 +26,16 @@ LABELS = {
 }
 
 
-def _rows(model, *order):
+def _rows(model, *order, options=()):
+    # The loan is already loaded: do not join it (and its customer's cards) again per section.
+    skip_loan = (noload(model.loan),) if hasattr(model, "loan") else ()
     return lambda loan_id: list(db.session.execute(
-        select(model).where(model.loan_id == loan_id).order_by(*order)).unique().scalars())
+        select(model).where(model.loan_id == loan_id).options(*skip_loan, *options).order_by(*order))
+        .unique().scalars())
 
 
-# Each section: (key, one bounded query by loan id). Relationships on these models are
-# joined eagerly, so a section is one statement whatever its length.
+# Each section: (key, one bounded query by loan id). The people on these rows (operator,
+# proposer, collector...) are joined eagerly, so a section is one statement whatever its length.
 SECTIONS = {
     "installments": _rows(Installment, Installment.period),
     "repayments": _rows(Repayment, Repayment.paid_on, Repayment.id),
@@ -43,7 +47,8 @@ SECTIONS = {
     "inspections": _rows(Inspection, Inspection.inspected_on.desc(), Inspection.id.desc()),
     "classifications": _rows(ClassificationChange, ClassificationChange.id.desc()),
     "approvals": _rows(ApprovalStep, ApprovalStep.id),
-    "collections": _rows(Collection, Collection.contacted_at.desc(), Collection.id.desc()),
+    "collections": _rows(Collection, Collection.contacted_at.desc(), Collection.id.desc(),
+                         options=(joinedload(Collection.guarantor).noload(Guarantor.loan),)),
     "write_offs": _rows(WriteOff, WriteOff.id.desc()),
 }
 

@@ -1,0 +1,131 @@
+"""贷款详情: every section of a loan with a full history, bounded queries, access."""
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event
+
+from models import Collateral, Guarantor, Loan
+from services import classification, collection, inspection, writeoff
+from services.loans import change_rate, post_repayment
+from tests import book_factory as bf
+from views.loan_detail import SECTIONS
+
+HEADINGS = ("合同信息", "还款计划", "还款记录", "利率调整记录", "展期记录", "担保人", "抵质押物", "约谈记录",
+            "贷后检查", "五级分类记录", "审批记录", "催收记录", "核销")
+
+
+def _morning() -> datetime:
+    return datetime.combine(date.today() - timedelta(days=1), datetime.min.time()).replace(hour=10)
+
+
+def full_history_loan(users) -> Loan:
+    officer = users["officer"]
+    loan = bf.overdue_loan(bf.customer("孙八"))
+    post_repayment(loan, Decimal("1000.00"), date.today(), operator=officer)
+    change_rate(loan, Decimal("13.5"), date.today(), "客户申请调整利率", officer)
+    g = Guarantor(loan_id=loan.id, kind="person", name="担保人周九", id_number=bf.resident_id(901),
+                  phone="13900000901", guaranteed_amount=Decimal("50000.00"))
+    from admin_app.extensions import db
+
+    db.session.add_all([g, Collateral(loan_id=loan.id, kind="mortgage", description="住宅一套(房产证号示例)",
+                                      value=Decimal("800000.00"), registration_no="京(2023)不动产权第0001号",
+                                      start_date=loan.start_date, expiry_date=loan.maturity_date)])
+    db.session.flush()
+    inspection.record_interview(loan.id, officer, held_at=_morning(), place="客户公司会议室",
+                                participants="客户经理、借款人", content="了解逾期原因")
+    inspection.create_inspection(loan.id, officer, kind="special", inspected_on=date.today(), method="onsite",
+                                 conclusion="经营困难,存在风险", risk_signals="连续逾期")
+    classification.propose(loan.id, 4, "逾期超过90天,经营恶化", officer, submit=True)
+    collection.record_collection(loan, target="borrower", method="phone", contacted_at=_morning(),
+                                 content="电话催收,提醒还款", collector=users["collector"], now=_morning())
+    loan.five_class = 3  # as if a classification had been approved: write-off needs 次级 or worse
+    db.session.flush()
+    writeoff.apply(loan.id, officer, reason="借款人失联,抵押物处置不足清偿", submit=True)
+    db.session.commit()
+    return loan
+
+
+@contextmanager
+def counted_statements(db):
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        # The logged-in user's own row may or may not be cached between requests: not a loan query.
+        if not statement.startswith("SELECT user_account."):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_every_section_of_a_loan_with_full_history(client_for, users, db):
+    loan = full_history_loan(users)
+    r = client_for("officer").get(f"/loan_detail/{loan.id}/")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    for heading in HEADINGS:
+        assert f">{heading}</h4>" in page, heading
+    for text in (loan.loan_no, "孙八", "客户申请调整利率", "13.500000", "担保人周九", "住宅一套", "抵押",
+                 "了解逾期原因", "经营困难,存在风险", "专项", "逾期超过90天", "可疑", "提交",
+                 "电话催收,提醒还款", "电话", "借款人失联", "审核中", "1000.00", "未还", "截至今日应还"):
+        assert text in page, text
+
+
+def test_queries_are_bounded_whatever_the_history_length(client_for, users, db):
+    loan = full_history_loan(users)
+    c = client_for("risk_checker")
+    with counted_statements(db) as first:
+        assert c.get(f"/loan_detail/{loan.id}/").status_code == 200
+    for i in range(5):
+        collection.record_collection(loan, target="borrower", method="sms", contacted_at=_morning(),
+                                     content=f"短信提醒{i}", collector=users["collector"], now=_morning())
+        inspection.record_interview(loan.id, users["officer"], held_at=_morning(), place="电话",
+                                    participants="借款人", content=f"约谈{i}")
+    db.session.commit()
+    with counted_statements(db) as second:
+        page = c.get(f"/loan_detail/{loan.id}/").get_data(as_text=True)
+    assert "短信提醒4" in page and "约谈4" in page
+    assert len(second) == len(first)
+    assert len(first) <= len(SECTIONS) + 12
+
+
+def test_settled_loan_has_no_amount_owed_and_says_so(client_for, db):
+    loan = bf.settled_loan()
+    db.session.commit()
+    page = client_for("reviewer").get(f"/loan_detail/{loan.id}/").get_data(as_text=True)
+    assert "已结清" in page and "截至今日应还" not in page and "该贷款没有核销记录" in page
+
+
+def test_unknown_loan_is_404(client_for):
+    assert client_for("officer").get("/loan_detail/999999/").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["admin", "officer", "collector", "risk_checker", "risk_approver", "reviewer"])
+def test_every_role_may_open_it(client_for, role, db):
+    loan = bf.active_loan()
+    db.session.commit()
+    assert client_for(role).get(f"/loan_detail/{loan.id}/").status_code == 200
+
+
+def test_anonymous_goes_to_login(client_for, db):
+    r = client_for().get("/loan_detail/1/")
+    assert r.status_code == 302 and "/login" in r.location
+
+
+def test_lookup_by_loan_number_redirects_to_the_page(client_for, db):
+    loan = bf.active_loan()
+    db.session.commit()
+    c = client_for("officer")
+    r = c.get(f"/loan_detail/?loan_no={loan.loan_no}")
+    assert r.status_code == 302 and r.location.endswith(f"/loan_detail/{loan.id}/")
+    assert "没有找到贷款编号" in c.get("/loan_detail/?loan_no=NOPE").get_data(as_text=True)
+
+
+def test_not_in_the_menu(client_for, db):
+    page = client_for("admin").get("/").get_data(as_text=True)
+    assert 'href="/loan_detail/"' not in page
