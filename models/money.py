@@ -69,8 +69,9 @@ class ScheduleRow:
 def _check(principal, annual_rate_pct, method) -> None:
     if method not in REPAYMENT_METHODS:
         raise ValueError(f"unknown repayment method {method!r}")
-    if Decimal(principal) <= 0 or Decimal(annual_rate_pct) < 0:
-        raise ValueError("principal must be positive and the rate not negative")
+    # zero is allowed: a recomputed block may carry no principal (tiny loans)
+    if Decimal(principal) < 0 or Decimal(annual_rate_pct) < 0:
+        raise ValueError("principal and rate must not be negative")
 
 
 def _annuity(principal: Decimal, rate: Decimal, periods: int) -> Decimal:
@@ -133,8 +134,8 @@ def build_schedule(principal: Decimal, annual_rate_pct: Decimal, term_months: in
     先息后本 interest_first: interest monthly, all principal with the last period;
     到期一次还本付息 bullet: one period at maturity, principal plus interest for the whole term.
     """
-    if term_months < 1:
-        raise ValueError("term must be at least one month")
+    if term_months < 1 or Decimal(principal) <= 0:
+        raise ValueError("a loan needs a positive principal and at least one month")
     due_dates = [add_months(start_date, k) for k in range(1, term_months + 1)]
     return amortize(principal, annual_rate_pct, due_dates, method, accrual_start=start_date)
 
@@ -263,6 +264,14 @@ def allocate(amount, periods_state: list[PeriodState], as_of: date) -> Allocatio
     return Allocation(parts, left)
 
 
+def _rewritable(ordered: list[PeriodState], after: date) -> list[PeriodState]:
+    """Untouched periods due after `after` and after every period that received a payment
+    (allocation is oldest first, so these form the tail of the schedule)."""
+    touched = [s.due_date for s in ordered if not s.untouched]
+    after = max([after] + touched)
+    return [s for s in ordered if s.untouched and s.due_date > after]
+
+
 def _unchanged(state: PeriodState) -> ScheduleRow:
     return ScheduleRow(state.period, state.due_date, state.principal_due, state.interest_due)
 
@@ -271,13 +280,13 @@ def recompute_after_rate_change(periods: list[PeriodState], new_rate, effective_
                                 method: str, *, start_date: date | None = None,
                                 old_rate=None) -> list[ScheduleRow]:
     """The schedule after a rate change: every untouched period due after `effective_date`
-    is recomputed at `new_rate` on the principal those periods still carry (the block is
+    (and after the last period that received a payment) is recomputed at `new_rate` on the principal those periods still carry (the block is
     re-amortised by `method`, its last period absorbing rounding); every other period is
     returned unchanged. A monthly period due after the effective date bears the new rate for
     the whole month. A bullet loan's single period accrues `old_rate` from `start_date` (the
     loan's start, required for bullet) to the effective date and the new rate after it."""
     ordered = sorted(periods, key=lambda s: (s.due_date, s.period))
-    block = [s for s in ordered if s.untouched and s.due_date > effective_date]
+    block = _rewritable(ordered, effective_date)
     if not block:
         return [_unchanged(s) for s in ordered]
     principal = sum((s.principal_due for s in block), ZERO)
@@ -321,17 +330,15 @@ def extension_due_dates(start_date: date, after: date, new_maturity: date) -> li
 def reschedule_for_extension(periods: list[PeriodState], new_maturity: date, rate, method: str, *,
                              start_date: date, as_of: date) -> list[ScheduleRow]:
     """The schedule after an extension (展期): the principal of every untouched period due
-    after `as_of` is rescheduled by `method` to monthly periods ending at `new_maturity`;
+    after `as_of` (and after the last period that received a payment) is rescheduled by `method` to monthly periods ending at `new_maturity`;
     periods with any payment, and unpaid periods already due, never change. Raises
     ValueError when no untouched future period is left to reschedule."""
     ordered = sorted(periods, key=lambda s: (s.due_date, s.period))
-    block = [s for s in ordered if s.untouched and s.due_date > as_of]
+    block = _rewritable(ordered, as_of)
     if not block:
         raise ValueError("no unpaid future period to reschedule")
     block_periods = {s.period for s in block}
     kept = [s for s in ordered if s.period not in block_periods]
-    if kept and max(s.due_date for s in kept) > block[0].due_date:
-        raise ValueError("a paid period follows an unpaid one")
     anchor = max((s.due_date for s in kept), default=start_date)
     if new_maturity <= anchor:
         raise ValueError("new maturity must follow the last kept period")
