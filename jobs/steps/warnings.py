@@ -12,12 +12,13 @@ Rules (lead days are admin parameters, admin_app.settings "lead_days.<kind>"):
 `days` is days overdue (> 0) or, when <= 0, minus the days left. Level: 高 (3) when overdue
 or expired; 中 (2) when due today or within a third of the lead days; 低 (1) otherwise.
 
-Refresh: the new rows are built in a temp table, then the as-of date's rows are brought to
-them inside the job's transaction — rows no longer warned about deleted, changed rows
-updated, new rows inserted — so readers see the old set or the new one, rows of a rerun
-keep their ids and handling, and a rerun for the same date writes nothing. A new row takes
-its handling state, note, handler and time from the newest earlier handled row of the same
-(kind, subject_key). Open rows older than KEEP_DAYS are pruned; handled rows are kept."""
+Refresh, inside the job's one transaction (readers see the old set or the new one): the new
+rows are built in a temp table; the as-of date's rows are brought to them — rows no longer
+warned about deleted, still-current rows of the previous run moved forward to this date
+(same id, handling state and notes), changed rows updated, new rows inserted. A new row
+takes its handling state, note, handler and time from the newest earlier handled row of the
+same (kind, subject_key). A rerun for the same date writes nothing. Rows left behind at
+earlier dates are history: unhandled ones are pruned after KEEP_DAYS, handled ones kept."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -152,22 +153,36 @@ def collect_handling(ctx) -> None:
 
 
 def refresh(ctx) -> dict:
+    """Bring the as-of date's rows to job_warning: delete what is no longer warned about,
+    move still-current rows of the previous run forward to this date (they keep their id and
+    handling), update changed rows, insert the rest carrying handling from job_carry."""
     as_of = ctx.sql.date_param("as_of")
+    same_key = "w.kind = t.kind AND w.subject_key = t.subject_key"
+    content = ", ".join(f"{c} = t.{c}" for c in CONTENT_COLUMNS)
     existing = ctx.execute(f"SELECT 1 FROM warning WHERE as_of = {as_of} LIMIT 1").first() is not None
-    removed = updated = 0
+    previous = ctx.execute(f"SELECT MAX(as_of) FROM warning WHERE as_of < {as_of}").scalar()
+    removed = updated = moved = 0
     if existing:
         removed = ctx.execute(f"""
             DELETE FROM warning WHERE as_of = {as_of} AND NOT EXISTS (
-                SELECT 1 FROM job_warning t WHERE t.kind = warning.kind AND t.subject_key = warning.subject_key)
-        """).rowcount
+                SELECT 1 FROM job_warning t
+                WHERE t.kind = warning.kind AND t.subject_key = warning.subject_key)""").rowcount
         updated = ctx.execute(f"""
-            UPDATE warning SET {", ".join(f"{c} = t.{c}" for c in CONTENT_COLUMNS)}
+            UPDATE warning SET {content}
             FROM job_warning t
             WHERE warning.as_of = {as_of} AND warning.kind = t.kind AND warning.subject_key = t.subject_key
               AND ({" OR ".join(f"warning.{c} IS DISTINCT FROM t.{c}" for c in CONTENT_COLUMNS)})
         """).rowcount
-    not_there = (f"WHERE NOT EXISTS (SELECT 1 FROM warning w WHERE w.as_of = {as_of} "
-                 f"AND w.kind = t.kind AND w.subject_key = t.subject_key)") if existing else ""
+    if previous is not None:
+        not_here = (f"AND NOT EXISTS (SELECT 1 FROM warning w WHERE w.as_of = {as_of} AND {same_key})"
+                    if existing else "")
+        moved = ctx.execute(f"""
+            UPDATE warning SET as_of = {as_of}, {content}
+            FROM job_warning t
+            WHERE warning.as_of = {ctx.sql.date_param("previous")} AND warning.kind = t.kind
+              AND warning.subject_key = t.subject_key {not_here}""", previous=previous).rowcount
+    not_there = (f"WHERE NOT EXISTS (SELECT 1 FROM warning w WHERE w.as_of = {as_of} AND {same_key})"
+                 if existing or moved else "")
     inserted = ctx.execute(f"""
         INSERT INTO warning (as_of, kind, subject_key, {", ".join(CONTENT_COLUMNS)}, {", ".join(HANDLING_COLUMNS)})
         SELECT {as_of}, t.kind, t.subject_key, {", ".join("t." + c for c in CONTENT_COLUMNS)},
@@ -176,7 +191,7 @@ def refresh(ctx) -> dict:
         LEFT JOIN job_carry c ON c.kind = t.kind AND c.subject_key = t.subject_key
         {not_there}
         ORDER BY t.kind, t.subject_key""").rowcount
-    return {"inserted": inserted, "updated": updated, "removed": removed}
+    return {"inserted": inserted, "moved": moved, "updated": updated, "removed": removed}
 
 
 def prune(ctx) -> int:
