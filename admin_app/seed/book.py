@@ -493,7 +493,7 @@ class _Book:
 
         start_s = start.isoformat()
         sink.add("loan", (
-            loan_id, f"DK{start:%Y%m%d}{loan_id:07d}", f"HT-{spec.code}-{start.year}-{loan_id:07d}",
+            loan_id, f"DK{start_s.replace('-', '')}{loan_id:07d}", f"HT-{spec.code}-{start.year}-{loan_id:07d}",
             cid, cname, self.product_ids[pindex], money(principal), money(current_rate),
             _months_from(start, maturity), start_s, maturity.isoformat(), spec.method, officer, state,
             five, suggested, money(principal - repaid), days_overdue, money(overdue_p), money(overdue_i),
