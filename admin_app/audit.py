@@ -59,7 +59,9 @@ def _row(obj, action, before, after):
     user_id, username = current_actor()
     name = type(obj).__name__
     loan_id = obj.id if name == "Loan" else getattr(obj, "loan_id", None)
-    pk = inspect(obj).identity
+    state = inspect(obj)
+    # New rows have no identity key yet inside after_flush: read the assigned primary key.
+    pk = state.identity or state.mapper.primary_key_from_instance(obj)
     return {
         "at": datetime.now(),
         "user_id": user_id,

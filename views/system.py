@@ -12,6 +12,7 @@ from admin_app.extensions import db
 from admin_app.permissions import ROLES
 from admin_app.screens import ScreenView, SearchField
 from models import AuditLog, User
+from views.common import LOAN_LABELS
 
 CATEGORY = "系统管理"
 MIN_PASSWORD = 8
@@ -26,6 +27,14 @@ TABLE_LABELS = {
     "setting": "系统参数", "warning": "预警", "job_run": "任务运行",
 }
 ACTION_LABELS = {"create": "新增", "update": "修改", "delete": "删除"}
+# Chinese names of the fields most often seen in before/after values; others show their key.
+FIELD_LABELS = {**LOAN_LABELS, "name": "名称", "kind": "类型", "id_number": "证件号码", "phone": "联系电话",
+                "username": "用户名", "display_name": "姓名", "roles_csv": "角色", "active": "启用",
+                "amount": "金额", "reason": "原因", "review_status": "审核状态", "review_stage": "审核环节",
+                "due_date": "到期日", "principal_due": "应还本金", "interest_due": "应还利息",
+                "principal_paid": "已还本金", "interest_paid": "已还利息", "penalty_paid": "已还罚息",
+                "paid_off_date": "结清日", "old_rate": "原年利率(%)", "new_rate": "新年利率(%)",
+                "effective_date": "生效日期", "version": "版本"}
 
 
 def role_labels(user) -> str:
@@ -87,7 +96,8 @@ def _json_block(value: str | None) -> Markup:
         data = json.loads(value)
     except ValueError:
         return escape(value)
-    lines = "".join(f"<div><span class='text-muted'>{escape(k)}</span>: {escape(v)}</div>" for k, v in data.items())
+    lines = "".join(f"<div><span class='text-muted'>{escape(FIELD_LABELS.get(k, k))}</span>: {escape(v)}</div>"
+                    for k, v in data.items())
     return Markup(f"<div class='small'>{lines}</div>")
 
 
