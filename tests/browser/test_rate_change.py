@@ -1,0 +1,57 @@
+"""合同变更 in a real browser: 利率调整 form → preview of the new schedule → 确认调整."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from models import Loan, RateChange
+from tests import book_factory as bf
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_rate_change_with_preview_then_confirm(page_as, db):
+    loan = bf.active_loan(bf.customer("浏览器客户"))
+    db.session.commit()
+    page = page_as("officer")
+    page.goto(page.base + "/contract_change/")
+    page.fill("#q_customer", "浏览器")
+    page.click("#search-submit")
+    page.click(f"a.row-link[href$='/contract_change/rate/{loan.id}/']")
+    page.fill("#new_rate", "15.5")
+    page.fill("#effective_date", date.today().isoformat())
+    page.fill("#reason", "市场利率上行,经协商上调")
+    page.click("#rate-preview")
+    page.wait_for_selector("#schedule-compare")
+    assert "利率调整预览" in page.content()
+    assert page.locator("#schedule-compare tbody tr").count() == 12
+    assert page.inner_text("#total-old-interest") != page.inner_text("#total-new-interest")
+    screenshot(page, "rate_change_preview")
+    db.session.expire_all()
+    assert db.session.query(RateChange).count() == 0  # a preview writes nothing
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#rate-confirm")
+    page.wait_for_url(f"**/contract_change/rate_history/{loan.id}/")
+    assert "15.500000" in page.inner_text("#rate-history")
+    assert "市场利率上行" in page.inner_text("#rate-history")
+    screenshot(page, "rate_change_history")
+    db.session.expire_all()
+    assert db.session.get(Loan, loan.id).rate == Decimal("15.5")
+
+
+def test_dismissing_the_confirm_dialog_changes_nothing(page_as, db):
+    loan = bf.active_loan()
+    db.session.commit()
+    page = page_as("officer")
+    page.goto(page.base + f"/contract_change/rate/{loan.id}/")
+    page.fill("#new_rate", "10")
+    page.fill("#effective_date", date.today().isoformat())
+    page.fill("#reason", "测试取消")
+    page.click("#rate-preview")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("#rate-confirm")
+    assert "利率调整预览" in page.content()
+    db.session.expire_all()
+    assert db.session.query(RateChange).count() == 0
