@@ -243,3 +243,15 @@ def test_tiny_book_still_covers_every_state(db):
     assert db.session.execute(select(func.count()).select_from(Extension)).scalar() == 2
     assert db.session.execute(select(func.count()).select_from(RateChange)).scalar() >= 1
     assert Decimal(0) < db.session.execute(select(func.sum(Loan.outstanding_principal))).scalar()
+
+
+def test_writer_thread_errors_reach_the_caller(db):
+    from admin_app.seed.book_sink import BulkSink
+
+    sink = BulkSink(db.session.connection(), {"no_such_table": ("id",)}, batch_rows=1)
+    sink.add("no_such_table", (1,))
+    with pytest.raises(Exception) as failed:
+        sink.maybe_flush()
+        sink.close()
+    assert "no_such_table" in str(failed.value)
+    db.session.rollback()

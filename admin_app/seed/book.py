@@ -176,13 +176,13 @@ class _Plan:
 
 
 class _Book:
-    def __init__(self, loans: int, seed: int, as_of: date, money, zero):
+    def __init__(self, loans: int, seed: int, as_of: date, money, zero, limits):
         self.n_loans = loans
         self.rng = random.Random(seed)
         self.rnd = self.rng.random
         self.as_of = as_of
         self.money, self.zero = money, zero
-        self.limits = thresholds()
+        self.limits = limits
         self.plans: dict = {}
         self.months: dict = {}
         self.stats = {"status": {}, "five_class": {}}
@@ -654,10 +654,12 @@ def run(loans: int, seed: int, as_of: date) -> dict:
     connection = session.connection()
     ids = {name: (session.execute(select(func.max(model.id))).scalar() or 0) + 1
            for name, model in ID_MODELS.items()}
-    sink = BulkSink(connection, TABLES)
+    limits = thresholds()
     restore = _tune_sqlite(connection)
+    # From here until sink.close() only the sink's writer thread uses the connection.
+    sink = BulkSink(connection, TABLES)
     try:
-        book = _Book(loans, seed, as_of, sink.money, sink.zero)
+        book = _Book(loans, seed, as_of, sink.money, sink.zero, limits)
         book.run(sink, ids, officers)
         sink.close()
     except BaseException:
