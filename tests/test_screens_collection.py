@@ -3,7 +3,7 @@ fields for the roles allowed, and is refused (403) for the others; the 催收 fo
 export and 上传回执 work end to end."""
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -234,3 +234,18 @@ def test_no_create_edit_or_delete_on_collection_screens(book, client_for):
     for endpoint in SCREENS:
         assert c.get(f"/{endpoint}/new/").status_code == 403
         assert c.get(f"/{endpoint}/edit/?id=1").status_code == 403
+
+
+def test_guarantor_screen_sorts_by_days_overdue_without_duplicating_rows(users, client_for):
+    young = make_overdue_loan("短逾期客户", guarantors=1, days_overdue=10)
+    old = make_overdue_loan("长逾期客户", guarantors=2, days_overdue=200)
+    db.session.commit()
+    c = client_for("collector")
+    index = 8  # loan.days_overdue in column_list
+    html = page(c, f"/collection_guarantor/?sort={index}&desc=1")
+    names = [g.name for g in old.guarantors] + [young.guarantors[0].name]
+    positions = [html.index(n) for n in names]
+    assert positions[0] < positions[2] and positions[1] < positions[2]
+    assert html.count(young.guarantors[0].name) == 1
+    html = page(c, f"/collection_guarantor/?sort={index}&q_customer=长逾期")
+    assert all(g.name in html for g in old.guarantors) and young.guarantors[0].name not in html

@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, DateTimeLocalField, DecimalField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from admin_app.extensions import db
 from admin_app.permissions import allowed
@@ -41,8 +41,8 @@ class CollectionForm(FlaskForm):
     content = TextAreaField("催收内容", validators=[DataRequired("请填写催收内容"), Length(max=4000)])
     result = TextAreaField("催收结果", validators=[Optional(), Length(max=4000)])
     promised_date = DateField("承诺还款日期", validators=[Optional()])
-    promised_amount = DecimalField("承诺还款金额(元)", places=2,
-                                   validators=[Optional(), NumberRange(min=0, message="金额不能为负数")])
+    promised_amount = DecimalField("承诺还款金额(元)", places=2, validators=[Optional()],
+                                   render_kw={"step": "0.01", "min": "0"})
     next_follow_up = DateField("下次跟进日期", validators=[Optional()])
 
 
@@ -54,6 +54,18 @@ class FollowUpForm(FlaskForm):
 
 class ReceiptForm(FlaskForm):
     receipt = FileField("回执文件(PDF、JPG 或 PNG)")
+
+
+def _money(view, context, model, name):
+    """Money in lists with thousands separators (exports keep the Decimal)."""
+    value = model
+    for part in name.split("."):
+        value = getattr(value, part, None)
+    return "" if value is None else MONEY.format(value)
+
+
+def _money_formatters(*names: str) -> dict:
+    return {name: _money for name in names}
 
 
 def _owed(view, context, model, name):
@@ -157,7 +169,8 @@ class OverdueCollectionView(CollectPagesMixin, LoanListView):
     column_sortable_list = ("loan_no", "customer_name", "outstanding_principal", "days_overdue",
                             "five_class")
     column_default_sort = ("days_overdue", True)
-    column_formatters = {"owed": _owed}
+    column_formatters = dict(_money_formatters("outstanding_principal", "overdue_principal",
+                                               "overdue_interest", "penalty_interest"), owed=_owed)
     column_formatters_export = {"owed": _owed_export}
     search_fields = (customer_name_field(), loan_no_field())
     row_links = (
@@ -184,9 +197,9 @@ class GuarantorCollectionView(CollectPagesMixin, ScreenView):
         "loan.outstanding_principal": "剩余本金", "owed": "逾期欠款合计", "loan.days_overdue": "逾期天数",
     }
     column_choices = {"kind": list(GUARANTOR_TYPES.items())}
-    column_sortable_list = ("name", "guaranteed_amount")
+    column_sortable_list = ("name", "guaranteed_amount", "loan.days_overdue")
     column_default_sort = ("id", True)
-    column_formatters = {"owed": _owed}
+    column_formatters = dict(_money_formatters("guaranteed_amount", "loan.outstanding_principal"), owed=_owed)
     column_formatters_export = {"owed": _owed_export}
     search_fields = (customer_name_field(), loan_no_field())
     row_links = (
@@ -239,7 +252,7 @@ class CollectionRecordView(ScreenView):
     column_choices = {"target": list(COLLECTION_TARGETS.items()),
                       "method": list(COLLECTION_METHODS.items()),
                       "status": list(COLLECTION_STATUSES.items())}
-    column_formatters = {"contacted_at": _datetime}
+    column_formatters = {"contacted_at": _datetime, "promised_amount": _money}
     column_sortable_list = ("collection_no", "contacted_at", "next_follow_up", "status")
     column_default_sort = ("id", True)
     column_details_list = ("collection_no", "loan.loan_no", "loan.customer_name", "target",
