@@ -251,3 +251,13 @@ def test_home_todo_counts_link_to_stage_screens(client_for, book):
     for name in ("贷后检查风控检查", "五级分类风控审查", "核销风控申请"):
         assert name in html
     assert re.search(r'href="/inspection_stage_risk_check/[^"]*">1<', html)
+
+
+def test_home_shows_the_proposers_rejected_and_draft_items(client_for, users, book):
+    approvals.reject("inspection", book["insp"].id, users["risk_checker"], "补充材料")
+    make_loan = make.loan(days_overdue=5)
+    classification.propose(make_loan.id, 2, "关注", users["officer"])
+    db.session.commit()
+    html = client_for("officer").get("/").get_data(as_text=True)
+    assert "贷后检查被驳回待修改" in html and "五级分类调整待提交" in html
+    assert "贷后检查被驳回待修改" not in client_for("officer2").get("/").get_data(as_text=True)

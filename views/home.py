@@ -15,6 +15,11 @@ AGING_BUCKETS = (("1-30天", 1, 30), ("31-90天", 31, 90), ("91-180天", 91, 180
                  ("181-360天", 181, 360), ("360天以上", 361, None))
 
 
+# Where a proposer finds their own items of each workflow.
+PROPOSER_SCREENS = {"inspection": "inspection_loans", "classification": "classification_manage",
+                    "writeoff": "writeoff_apply"}
+
+
 def todo_items(user) -> list[dict]:
     """Items waiting at a stage `user` may act on (not their own proposals), plus their
     own rejected proposals waiting for amendment, and receipts to upload."""
@@ -29,10 +34,12 @@ def todo_items(user) -> list[dict]:
                     model.review_status == "pending", model.review_stage == stage.key,
                     model.proposer_id != user.id)).scalar()
             items.append({"label": stage.name, "count": n, "url": url_for(f"{stage.endpoint}.index_view")})
-        n = db.session.execute(select(func.count()).select_from(model).where(
-            model.review_status == "rejected", model.proposer_id == user.id)).scalar()
-        if n:
-            items.append({"label": f"{wf.label}被驳回待修改", "count": n, "url": None})
+        for status, label in (("rejected", "被驳回待修改"), ("draft", "待提交")):
+            n = db.session.execute(select(func.count()).select_from(model).where(
+                model.review_status == status, model.proposer_id == user.id)).scalar()
+            if n:
+                items.append({"label": f"{wf.label}{label}", "count": n,
+                              "url": url_for(f"{PROPOSER_SCREENS[wf.key]}.index_view")})
     if allowed(user, "receipt_borrower", "upload"):
         n = db.session.execute(select(func.count()).select_from(Collection).where(
             Collection.needs_receipt.is_(True), Collection.has_receipt.is_(False))).scalar()
