@@ -95,10 +95,11 @@ class StaffClient:
     def _fresh():
         # The `db` fixture's app context is shared by every request of a test, and with it
         # `g`: drop the user and CSRF token another client's request cached there.
-        from flask import g
+        from flask import g, has_app_context
 
-        g.pop("_login_user", None)
-        g.pop("csrf_token", None)
+        if has_app_context():
+            g.pop("_login_user", None)
+            g.pop("csrf_token", None)
 
     def get(self, *a, **kw):
         self._fresh()
