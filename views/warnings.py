@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
@@ -117,14 +117,18 @@ class WarningView(ScreenView):
     row_links = (
         RowLink("贷款详情", "loan_detail.index", lambda w: {"loan_id": w.loan_id},
                 when=lambda w: w.loan_id is not None),
-        RowLink("跟进", ".handle_view", lambda w: {"id": w.id}, verb="handle"),
+        # `url` brings the user back to the list as filtered, sorted and paged.
+        RowLink("跟进", ".handle_view", lambda w: {"id": w.id, "url": request.full_path}, verb="handle"),
     )
 
     def base_filters(self) -> list:
         return [Warning.kind == self.screen.kind, Warning.as_of == self.as_of()]
 
     def as_of(self):
-        return latest_as_of(db.session)
+        # Read once per request: the list, its count and the page header all use it.
+        if "warning_as_of" not in g:
+            g.warning_as_of = latest_as_of(db.session)
+        return g.warning_as_of
 
     def get_query(self):
         query = super().get_query()
@@ -178,7 +182,14 @@ def _formatters(screen: WarningScreen, html: bool) -> dict:
     def handled_at(view, context, model, name):
         return f"{model.handled_at:%Y-%m-%d %H:%M}" if model.handled_at else ""
 
-    return {"days": days, "level": level, "handled_at": handled_at}
+    def money(view, context, model, name):
+        value = getattr(model, name)
+        return "" if value is None else f"{value:,.2f}"
+
+    money_columns = ("amount", "overdue_principal", "overdue_interest", "penalty_interest")
+    # Exports keep amounts as numbers (spreadsheets sum them); the list shows 1,234.56.
+    return {"days": days, "level": level, "handled_at": handled_at,
+            **({c: money for c in money_columns} if html else {})}
 
 
 def make_view(screen: WarningScreen) -> type[WarningView]:
