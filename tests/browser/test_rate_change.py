@@ -34,7 +34,7 @@ def test_rate_change_with_preview_then_confirm(page_as, db):
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#rate-confirm")
     page.wait_for_url(f"**/contract_change/rate_history/{loan.id}/")
-    assert "15.500000" in page.inner_text("#rate-history")
+    assert "15.5" in page.inner_text("#rate-history")
     assert "市场利率上行" in page.inner_text("#rate-history")
     screenshot(page, "rate_change_history")
     db.session.expire_all()
