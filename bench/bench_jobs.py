@@ -96,6 +96,12 @@ def seed_minimal(loans: int, as_of: date) -> dict:
         f" {day(as_of_sql, '-((s.id * 7919) % 720)')}, {day(as_of_sql, '360 - (s.id * 7919) % 720')},"
         f" 'equal_principal', CASE WHEN s.id % 33 = 0 THEN 'settled' ELSE 'active' END, 1, 1, 12000, 0, 0, 0, 0, 1"
         f" FROM {seq}",
+        # Inspections as services.loans keeps them: next = last (or start) + the product's
+        # interval; loans older than 90 days were inspected 0..99 days ago.
+        f"UPDATE loan SET last_inspection_date = CASE WHEN start_date < {day(as_of_sql, '-90')}"
+        f" THEN {day(as_of_sql, '-((id * 31) % 100)')} END",
+        "UPDATE loan SET next_inspection_date = "
+        + day("COALESCE(last_inspection_date, start_date)", "CASE WHEN product_id = 1 THEN 90 ELSE 180 END"),
         f"INSERT INTO installment (loan_id, period, due_date, principal_due, interest_due, principal_paid,"
         f" interest_paid, penalty_paid, penalty_accrued, paid_off_date)"
         f" SELECT l.id, k.k, {mon('l.start_date', 'k.k')}, 1000, 120, 0, 0, 0, 0, NULL"

@@ -238,6 +238,19 @@ def test_a_subject_warned_again_takes_the_handling_of_its_last_handled_row(db, b
     assert (again.handling_state, again.note, again.handled_by_id) == ("done", w.note, users["collector"].id)
 
 
+def test_a_renamed_customer_gets_a_new_row_that_keeps_the_handling(db, book, users):
+    loan = _small_book(book)
+    run(db)
+    w = db.session.scalars(select(Warning).where(Warning.kind == "repayment_overdue")).one()
+    handle_warning(db.session, w, state="following", note="已上门", user=users["officer"])
+    loan.customer_name = "刷新客户(更名)"
+    run(db, AS_OF + timedelta(days=1))
+    new = db.session.scalars(select(Warning).where(Warning.kind == "repayment_overdue",
+                                                   Warning.as_of == AS_OF + timedelta(days=1))).one()
+    assert new.id != w.id and new.customer_name == "刷新客户(更名)"
+    assert (new.handling_state, new.note) == ("following", db.session.get(Warning, w.id).note)
+
+
 def test_readers_see_the_old_rows_while_a_run_is_refreshing(db, book, monkeypatch):
     loan = _small_book(book)
     run(db)

@@ -35,6 +35,9 @@ CONTENT_COLUMNS = (
     "overdue_principal", "overdue_interest", "penalty_interest", "level",
 )
 HANDLING_COLUMNS = ("handling_state", "note", "handled_by_id", "handled_at")
+# What changes from one day to the next for the same subject, and what does not.
+DAILY_COLUMNS = ("days", "amount", "overdue_principal", "overdue_interest", "penalty_interest", "level")
+STABLE_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c not in DAILY_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -174,13 +177,18 @@ def refresh(ctx) -> dict:
               AND ({" OR ".join(f"warning.{c} IS DISTINCT FROM t.{c}" for c in CONTENT_COLUMNS)})
         """).rowcount
     if previous is not None:
+        # Only the columns that change from day to day are set, so the indexes on the
+        # descriptive columns are not rewritten; a row whose descriptive columns changed
+        # (a renamed customer) is not moved but inserted anew (handling comes via job_carry).
         not_here = (f"AND NOT EXISTS (SELECT 1 FROM warning w WHERE w.as_of = {as_of} AND {same_key})"
                     if existing else "")
         moved = ctx.execute(f"""
-            UPDATE warning SET as_of = {as_of}, {content}
+            UPDATE warning SET as_of = {as_of}, {", ".join(f"{c} = t.{c}" for c in DAILY_COLUMNS)}
             FROM job_warning t
             WHERE warning.as_of = {ctx.sql.date_param("previous")} AND warning.kind = t.kind
-              AND warning.subject_key = t.subject_key {not_here}""", previous=previous).rowcount
+              AND warning.subject_key = t.subject_key
+              AND {" AND ".join(f"warning.{c} IS NOT DISTINCT FROM t.{c}" for c in STABLE_COLUMNS)}
+              {not_here}""", previous=previous).rowcount
     not_there = (f"WHERE NOT EXISTS (SELECT 1 FROM warning w WHERE w.as_of = {as_of} AND {same_key})"
                  if existing or moved else "")
     inserted = ctx.execute(f"""
