@@ -48,6 +48,11 @@ def create_app(config: dict | None = None, config_name: str | None = None) -> Fl
     from admin_app.cli import register_cli
 
     register_cli(app)
+    # Only the development server started by run-demo.sh sets this; web workers never do.
+    if app.config["RUN_SCHEDULER_IN_DEV"] and os.environ.get("WERKZEUG_RUN_MAIN") != "false":
+        from jobs.scheduler import start_background_scheduler
+
+        start_background_scheduler(app)
     return app
 
 
