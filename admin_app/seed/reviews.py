@@ -87,10 +87,10 @@ def _seed_inspections(loans, users, rng, as_of: date, summary: dict) -> None:
     officers = (users["officer"], users["officer2"])
     for n, loan in enumerate(loans):
         proposer = officers[n % 2]
-        if n % 3 == 0:
+        held_on = max(loan.start_date, today - timedelta(days=rng.randint(1, 60)))
+        if n % 3 == 0 and held_on <= today:
             inspection.record_interview(
-                loan.id, proposer, held_at=datetime.combine(today - timedelta(days=rng.randint(1, 60)),
-                                                            datetime.min.time()).replace(hour=10),
+                loan.id, proposer, held_at=datetime.combine(held_on, datetime.min.time()).replace(hour=10),
                 place=rng.choice(("客户办公室", "生产车间", "本公司会议室")),
                 participants=f"{proposer.display_name}、{loan.customer_name}",
                 content="了解近期经营与还款安排。", follow_up=rng.choice(("一个月后回访", "", "要求提供最新报表")))
