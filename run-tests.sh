@@ -16,7 +16,7 @@ fi
 PG_URL=${PG_TEST_URL:-postgresql://postgres@127.0.0.1:5432/test}
 
 echo "== SQLite =="
-$PY -m pytest "$@"
+$PY -m pytest -n 2 "$@"
 
 echo "== PostgreSQL (${PG_URL}) =="
 if $PY - "$PG_URL" <<'PYEOF'
@@ -29,7 +29,7 @@ except Exception as exc:
     sys.exit(1)
 PYEOF
 then
-  TEST_DATABASE_URL="$PG_URL" $PY -m pytest "$@"
+  TEST_DATABASE_URL="$PG_URL" $PY -m pytest -n 2 "$@"
 else
   # Without a server the PostgreSQL suite reports itself skipped, never silently passed.
   $PY -m pytest -rs tests/test_postgres.py

@@ -42,7 +42,11 @@ def lock_file_path(engine: Engine, name: str) -> str:
 def exclusive_run(engine: Engine, name: str = "daily"):
     """Hold the run lock of job `name` for the `with` body, or raise JobAlreadyRunning."""
     if engine.dialect.name == "postgresql":
-        with _advisory_lock(engine, advisory_key(name)):
+        # Keyed by schema too: deployments (or parallel test workers) sharing one database
+        # in separate schemas do not block each other.
+        with engine.connect() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar()
+        with _advisory_lock(engine, advisory_key(f"{name}:{schema}")):
             yield
     else:
         with _file_lock(lock_file_path(engine, name)):

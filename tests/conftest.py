@@ -20,9 +20,25 @@ def database_url(tmp_path_factory):
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
 
 
+def _pg_schema_options(worker: str) -> dict:
+    """Parallel workers (pytest-xdist) on one PostgreSQL database each get their own schema."""
+    from sqlalchemy import create_engine
+
+    schema = f"test_{worker}"
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return {"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}}
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    extra = _pg_schema_options(worker) if PG_URL else {}
     app = create_app({
+        **extra,
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
