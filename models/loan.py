@@ -20,6 +20,10 @@ class Loan(db.Model):
         CheckConstraint("five_class BETWEEN 1 AND 5", name="ck_loan_five_class"),
         Index("ix_loan_status_id", "status", "id"),
         Index("ix_loan_customer_name", "customer_name", "id"),
+        # Screens search a name / loan-number prefix within a status: without these the planner
+        # walks ix_loan_status_id over the whole status and filters row by row.
+        Index("ix_loan_status_name", "status", "customer_name", "id"),
+        Index("ix_loan_status_loan_no", "status", "loan_no"),
         Index("ix_loan_product_status", "product_id", "status", "id"),
         Index("ix_loan_five_class", "five_class", "id"),
         Index("ix_loan_next_inspection", "next_inspection_date"),
