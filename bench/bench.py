@@ -76,6 +76,9 @@ def scaffold_app(db_url):
     app = Flask("scaffold")
     app.config.update(SQLALCHEMY_DATABASE_URI=db_url, SECRET_KEY="bench")
     db.init_app(app)
+    from flask_babel import Babel
+
+    Babel(app)  # Flask-Admin templates call gettext
 
     class LoanScaffold(ModelView):
         column_searchable_list = ("customer_name", "loan_no")
