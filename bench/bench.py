@@ -84,6 +84,7 @@ def scaffold_app(db_url):
         column_searchable_list = ("customer_name", "loan_no")
         column_filters = ("product_id", "status")
         can_export = True
+        can_view_details = True
         export_types = ["csv", "xlsx"]
 
     admin = Admin(app, url="/scaffold")
