@@ -122,7 +122,17 @@ def _register_template_helpers(app: Flask) -> None:
         return {"current_user_role_labels": current_user_role_labels, "can": can}
 
 
+def _reject_nul_bytes() -> None:
+    """No legitimate form or query value carries a NUL byte; PostgreSQL cannot store one."""
+    from flask import abort, request
+
+    for key, value in request.values.items(multi=True):
+        if "\x00" in key or "\x00" in value:
+            abort(400)
+
+
 def _register_error_pages(app: Flask) -> None:
+    app.before_request(_reject_nul_bytes)
     messages = {403: "您没有权限访问此页面。", 404: "页面不存在。", 413: "上传的文件过大。",
                 400: "请求无效(可能是页面已过期,请刷新后重试)。", 500: "服务器内部错误,请稍后重试。"}
 

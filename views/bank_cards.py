@@ -2,6 +2,7 @@
 from admin_app.form_validators import card_number
 from admin_app.screens import ScreenView, SearchField
 from models import BankCard, Customer
+from views.basic_data import customer_ref
 
 
 class BankCardView(ScreenView):
@@ -20,8 +21,7 @@ class BankCardView(ScreenView):
     column_formatters = {"card_number": lambda v, c, m, n: m.masked_number}
     column_formatters_export = {"card_number": lambda v, c, m, n: m.masked_number}
     form_columns = ("customer", "bank_name", "branch", "account_name", "card_number", "is_default", "note")
-    form_ajax_refs = {"customer": {"fields": (Customer.name, Customer.id_number), "page_size": 10,
-                                   "placeholder": "输入客户名称或证件号查找"}}
+    form_ajax_refs = {"customer": customer_ref()}
     form_args = {
         "customer": {"label": "客户"},
         "card_number": {"validators": [card_number]},

@@ -34,6 +34,13 @@ class PrefixAjaxLoader(QueryAjaxModelLoader):
                          placeholder=placeholder, minimum_input_length=1)
         self.where = where
 
+    def get_one(self, pk):
+        # A posted id is untrusted text: only a plain integer in range reaches the database.
+        text = str(pk or "").strip()
+        if not (text.isascii() and text.isdigit()) or int(text) > 2**63 - 1:
+            return None
+        return super().get_one(int(text))
+
     def get_list(self, term, offset=0, limit=10):
         term = (term or "").strip()
         hi = term + "\U0010ffff"
