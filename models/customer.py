@@ -22,7 +22,7 @@ class Customer(db.Model):
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
 
     officer = relationship("User", lazy="joined")
-    bank_cards = relationship("BankCard", back_populates="customer", lazy="selectin")
+    bank_cards = relationship("BankCard", back_populates="customer", lazy="select")
 
     @property
     def kind_label(self) -> str:

@@ -32,6 +32,11 @@ def seed_demo(loans: int = 2000, seed: int = 42, as_of: date | None = None) -> d
         if step == "book":
             _run_daily_job(as_of, summary)
     _run_daily_job(as_of, summary)
+    # Fresh planner statistics: after a bulk load the query planner otherwise guesses.
+    from sqlalchemy import text
+
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
     return summary
 
 
