@@ -5,7 +5,9 @@ from sqlalchemy import select
 from admin_app.extensions import db
 from admin_app.screens import ScreenView, SearchField, loan_detail_link
 from models import Loan, LoanProduct
-from models.enums import FIVE_CLASSES, LOAN_STATUSES, REPAYMENT_METHODS
+from models.enums import FIVE_CLASSES, LOAN_STATUSES, OPEN_LOAN_STATUSES, REPAYMENT_METHODS
+
+CLOSED_LOAN_STATUSES = tuple(s for s in LOAN_STATUSES if s not in OPEN_LOAN_STATUSES)
 
 LOAN_LABELS = {
     "loan_no": "贷款编号", "contract_no": "合同编号", "customer_name": "客户名称",
@@ -66,4 +68,10 @@ class LoanListView(ScreenView):
     row_links = (loan_detail_link(lambda loan: loan.id),)
 
     def base_filters(self) -> list:
-        return [Loan.status.in_(self.statuses)] if self.statuses else []
+        if not self.statuses:
+            return []
+        if set(self.statuses) == set(OPEN_LOAN_STATUSES):
+            # Same rows as IN (open statuses), but lets SQLite walk the primary key newest
+            # first and stop after a page instead of sorting every open loan (bench: 480 ms -> 1 ms).
+            return [Loan.status.notin_(CLOSED_LOAN_STATUSES)]
+        return [Loan.status.in_(self.statuses)]
