@@ -17,22 +17,8 @@ from jobs.daily import run_daily
 from jobs.lock import exclusive_run
 from models import CreditLine, Customer, JobRun, Loan, LoanProduct, Warning
 from services.warnings import handle_warning
-from tests.warning_book import Book
+from tests.warning_book import AS_OF, Book, book, run  # noqa: F401 (book is a fixture)
 
-AS_OF = date(2025, 6, 30)
-
-
-@pytest.fixture
-def book(db):
-    return Book(AS_OF)
-
-
-def run(db, as_of=AS_OF):
-    db.session.commit()
-    result = run_daily(as_of)
-    assert result.ok, result.describe()
-    db.session.expire_all()
-    return result
 
 
 def warning_rows(db, as_of=AS_OF):

@@ -11,22 +11,8 @@ from sqlalchemy import select
 from admin_app import settings
 from jobs.daily import run_daily
 from models import Warning
-from tests.warning_book import Book
+from tests.warning_book import AS_OF, Book, book, run  # noqa: F401 (book is a fixture)
 
-AS_OF = date(2025, 6, 30)
-
-
-@pytest.fixture
-def book(db):
-    return Book(AS_OF)
-
-
-def run(db, as_of=AS_OF):
-    db.session.commit()
-    result = run_daily(as_of)
-    assert result.ok, result.describe()
-    db.session.expire_all()
-    return result
 
 
 def rows(db, kind, as_of=AS_OF) -> list[Warning]:

@@ -2,6 +2,8 @@
 and amount is set explicitly, so each rule can be tested exactly at its boundaries."""
 from __future__ import annotations
 
+import pytest
+
 import itertools
 from datetime import date, timedelta
 from decimal import Decimal
@@ -83,3 +85,23 @@ class Book:
         db.session.add(c)
         db.session.flush()
         return c
+
+
+# Shared by the job and warning-rule tests.
+AS_OF = date(2025, 6, 30)
+
+
+@pytest.fixture
+def book(db):
+    return Book(AS_OF)
+
+
+def run(db, as_of=AS_OF):
+    """Commit what the test built, run the daily job for `as_of`, and reload."""
+    from jobs.daily import run_daily
+
+    db.session.commit()
+    result = run_daily(as_of)
+    assert result.ok, result.describe()
+    db.session.expire_all()
+    return result
