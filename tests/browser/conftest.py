@@ -47,7 +47,7 @@ def page_as(browser, live_url, db):
         page.goto(live_url + "/login")
         page.fill("#username", username)
         page.fill("#password", password)
-        page.click("#login-submit")
+        click_nav(page, "#login-submit")
         page.wait_for_url(lambda url: "/login" not in url)
         page.base = live_url
         return page
@@ -62,3 +62,21 @@ def screenshot(page, name: str) -> str:
     path = os.path.join(ARTIFACTS, name + ".png")
     page.screenshot(path=path, full_page=True)
     return path
+
+
+def click_nav(page, selector: str) -> None:
+    """Click something that loads a new page and wait until that page has loaded, so the
+    next read sees the new page and never the old one or an empty document mid-navigation."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
+def approve_at(page, endpoint: str, loan_no: str, opinion: str) -> None:
+    """Open the stage screen filtered to one loan, open 审核, approve with an opinion."""
+    page.goto(f"{page.base}/{endpoint}/?q_loan_no={loan_no}")
+    click_nav(page, "a.row-link:has-text('审核')")
+    assert loan_no in page.content()
+    page.fill("#opinion", opinion)
+    click_nav(page, "#btn-approve")
+    page.wait_for_selector(".alert-success")
+    assert "已通过" in page.content()

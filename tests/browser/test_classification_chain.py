@@ -5,19 +5,9 @@ import pytest
 from admin_app.extensions import db
 from models import Loan
 from tests import review_factory as make
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import click_nav, approve_at, screenshot
 
 pytestmark = pytest.mark.browser
-
-
-def _approve_at(page, endpoint, loan_no, opinion):
-    page.goto(f"{page.base}/{endpoint}/?q_loan_no={loan_no}")
-    page.click("a.row-link:has-text('审核')")
-    assert loan_no in page.content()
-    page.fill("#opinion", opinion)
-    page.click("#btn-approve")
-    page.wait_for_selector(".alert-success")
-    assert "已通过" in page.content()
 
 
 def test_classification_change_through_four_users(page_as):
@@ -27,26 +17,26 @@ def test_classification_change_through_four_users(page_as):
 
     officer = page_as("officer")
     officer.goto(f"{officer.base}/classification_manage/?q_loan_no={loan_no}")
-    officer.click("a.row-link:has-text('调整分类')")
+    click_nav(officer, "a.row-link:has-text('调整分类')")
     assert "逾期超过90天的贷款至少应分为次级" in officer.content()
     # Below the minimum is refused with the rule.
     officer.select_option("#to_class", "1")
     officer.fill("#reason", "客户已承诺还款")
-    officer.click("#btn-save-class")
+    click_nav(officer, "#btn-save-class")
     assert "逾期超过90天的贷款至少应分为次级" in officer.inner_text(".alert-danger, .alert-error")
     officer.select_option("#to_class", "3")
     officer.fill("#reason", "逾期超过90天,经营恶化")
-    officer.click("#btn-save-class")
-    officer.click("#btn-submit-class")
+    click_nav(officer, "#btn-save-class")
+    click_nav(officer, "#btn-submit-class")
     assert "已提交分类" in officer.content()
     screenshot(officer, "classification_submitted")
 
-    _approve_at(page_as("risk_checker"), "classification_stage_risk_review", loan_no, "逾期属实,同意")
+    approve_at(page_as("risk_checker"), "classification_stage_risk_review", loan_no, "逾期属实,同意")
     db.session.expire_all()
     assert db.session.get(Loan, loan_id).five_class == 2
-    _approve_at(page_as("risk_approver"), "classification_stage_risk_approve", loan_no, "同意调整")
+    approve_at(page_as("risk_approver"), "classification_stage_risk_approve", loan_no, "同意调整")
     reviewer = page_as("reviewer")
-    _approve_at(reviewer, "classification_stage_final_review", loan_no, "审查通过")
+    approve_at(reviewer, "classification_stage_final_review", loan_no, "审查通过")
 
     db.session.expire_all()
     assert db.session.get(Loan, loan_id).five_class == 3

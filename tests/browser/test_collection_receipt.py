@@ -3,7 +3,7 @@
 import pytest
 
 from admin_app.extensions import db
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import click_nav, screenshot
 from tests.test_collection import make_overdue_loan
 
 pytestmark = pytest.mark.browser
@@ -18,14 +18,14 @@ def test_record_a_visit_upload_its_receipt_and_it_leaves_the_waiting_list(page_a
 
     page.goto(page.base + "/collection_overdue/")
     page.fill("#q_customer", "上门测试")
-    page.click("#search-submit")
-    page.click("a.row-link:text-is('催收')")
+    click_nav(page, "#search-submit")
+    click_nav(page, "a.row-link:text-is('催收')")
     page.select_option("#target", "borrower")
     page.select_option("#method", "visit")
     page.fill("#contacted_at", "2024-06-20T10:30")
     page.fill("#content", "上门拜访借款人,当面送达催收通知书")
     page.fill("#result", "客户签收,承诺月底前还款")
-    page.click("#collection-submit")
+    click_nav(page, "#collection-submit")
     assert "需上传回执" in page.content()
     number = page.locator("#collection-history tbody tr td").first.inner_text().strip()
     assert number.startswith("CS20240620")
@@ -33,19 +33,19 @@ def test_record_a_visit_upload_its_receipt_and_it_leaves_the_waiting_list(page_a
 
     page.goto(page.base + "/receipt_borrower/")
     page.fill("#q_collection_no", number)
-    page.click("#search-submit")
+    click_nav(page, "#search-submit")
     assert number in page.content()
-    page.click("a.row-link:text-is('上传回执')")
+    click_nav(page, "a.row-link:text-is('上传回执')")
     bad = tmp_path / "receipt.pdf"
     bad.write_bytes(b"MZ\x90\x00" + b"\x00" * 100)
     page.set_input_files("#receipt", str(bad))
-    page.click("#receipt-submit")
+    click_nav(page, "#receipt-submit")
     assert "文件类型不支持" in page.content()
 
     good = tmp_path / "上门回执.png"
     good.write_bytes(PNG)
     page.set_input_files("#receipt", str(good))
-    page.click("#receipt-submit")
+    click_nav(page, "#receipt-submit")
     assert "已移出待上传列表" in page.content()
     screenshot(page, "receipt_uploaded")
 

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from models import Customer
 from tests import book_factory as bf
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import click_nav, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ def test_export_csv_and_xlsx_of_the_filtered_rows(page_as, db):
     page = page_as("officer")
     page.goto(page.base + "/query_active/")
     page.fill("#q_customer", "张")
-    page.click("#search-submit")
+    click_nav(page, "#search-submit")
     assert book["active"].loan_no in page.content() and book["active2"].loan_no not in page.content()
 
     download = _download(page, "导出 CSV")
@@ -48,8 +48,7 @@ def _select_and_delete(page, ids):
         page.check(f"input.action-checkbox[value='{i}']")
     page.click("a.dropdown-toggle:has-text('选中的')")
     page.once("dialog", lambda dialog: dialog.accept())
-    page.click("[data-action-name='delete']")
-    page.wait_for_load_state()
+    click_nav(page, "[data-action-name='delete']")
 
 
 def test_bulk_delete_refused_then_allowed(page_as, db):

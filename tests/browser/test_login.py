@@ -1,6 +1,6 @@
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import click_nav, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -10,9 +10,9 @@ def test_login_shows_menu_in_chinese_and_search_then_reset(page_as):
     assert "首页" in page.content()
     page.goto(page.base + "/bank_cards/")
     page.fill("#q_customer", "张")
-    page.click("#search-submit")
+    click_nav(page, "#search-submit")
     assert "q_customer=" in page.url
-    page.click("#search-reset")
+    click_nav(page, "#search-reset")
     assert "q_customer" not in page.url
     assert page.input_value("#q_customer") == ""
     screenshot(page, "bank_cards")
@@ -24,6 +24,6 @@ def test_wrong_password_is_refused(browser, live_url):
     page.goto(live_url + "/login")
     page.fill("#username", "officer")
     page.fill("#password", "wrong-password")
-    page.click("#login-submit")
+    click_nav(page, "#login-submit")
     assert "用户名或密码错误" in page.content()
     ctx.close()

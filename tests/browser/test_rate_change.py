@@ -6,7 +6,7 @@ import pytest
 
 from models import Loan, RateChange
 from tests import book_factory as bf
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import click_nav, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +17,12 @@ def test_rate_change_with_preview_then_confirm(page_as, db):
     page = page_as("officer")
     page.goto(page.base + "/contract_change/")
     page.fill("#q_customer", "浏览器")
-    page.click("#search-submit")
-    page.click(f"a.row-link[href$='/contract_change/rate/{loan.id}/']")
+    click_nav(page, "#search-submit")
+    click_nav(page, f"a.row-link[href$='/contract_change/rate/{loan.id}/']")
     page.fill("#new_rate", "15.5")
     page.fill("#effective_date", date.today().isoformat())
     page.fill("#reason", "市场利率上行,经协商上调")
-    page.click("#rate-preview")
+    click_nav(page, "#rate-preview")
     page.wait_for_selector("#schedule-compare")
     assert "利率调整预览" in page.content()
     assert page.locator("#schedule-compare tbody tr").count() == 12
@@ -49,7 +49,7 @@ def test_dismissing_the_confirm_dialog_changes_nothing(page_as, db):
     page.fill("#new_rate", "10")
     page.fill("#effective_date", date.today().isoformat())
     page.fill("#reason", "测试取消")
-    page.click("#rate-preview")
+    click_nav(page, "#rate-preview")
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.click("#rate-confirm")
     assert "利率调整预览" in page.content()

@@ -6,17 +6,9 @@ import pytest
 from admin_app.extensions import db
 from models import Loan, WriteOff
 from tests import review_factory as make
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import click_nav, approve_at, screenshot
 
 pytestmark = pytest.mark.browser
-
-
-def _approve_at(page, endpoint, loan_no, opinion):
-    page.goto(f"{page.base}/{endpoint}/?q_loan_no={loan_no}")
-    page.click("a.row-link:has-text('审核')")
-    page.fill("#opinion", opinion)
-    page.click("#btn-approve")
-    page.wait_for_selector(".alert-success")
 
 
 def test_writeoff_through_officer_and_two_risk_stages(page_as):
@@ -27,7 +19,7 @@ def test_writeoff_through_officer_and_two_risk_stages(page_as):
 
     officer = page_as("officer")
     officer.goto(officer.base + "/writeoff_apply/")
-    officer.click("#writeoff-add")
+    click_nav(officer, "#writeoff-add")
     officer.fill("#loan-search", healthy.loan_no)
     # 正常 loans are not offered.
     officer.wait_for_selector("#loan-results .list-group-item:has-text('没有可核销的贷款')")
@@ -36,16 +28,16 @@ def test_writeoff_through_officer_and_two_risk_stages(page_as):
     assert officer.input_value("#principal_amount") == "60000.00"
     assert officer.input_value("#interest_amount") == "2500.00"
     officer.fill("#reason", "借款人失联,经诉讼执行终结,无财产可供执行")
-    officer.click("#writeoff-submit")
+    click_nav(officer, "#writeoff-submit")
     officer.wait_for_selector(".alert-success")
     assert "核销申请已提交" in officer.content()
     screenshot(officer, "writeoff_submitted")
 
-    _approve_at(page_as("risk_checker"), "writeoff_stage_risk_apply", loan_no, "材料齐全,同意")
+    approve_at(page_as("risk_checker"), "writeoff_stage_risk_apply", loan_no, "材料齐全,同意")
     db.session.expire_all()
     assert db.session.get(Loan, loan_id).status == "overdue"
     approver = page_as("risk_approver")
-    _approve_at(approver, "writeoff_stage_risk_approve", loan_no, "同意核销")
+    approve_at(approver, "writeoff_stage_risk_approve", loan_no, "同意核销")
 
     db.session.expire_all()
     written = db.session.get(Loan, loan_id)
