@@ -3,32 +3,24 @@
 - ScreenView: a Flask-Admin ModelView whose permissions come from admin_app.permissions
   (menu, buttons, every exposed endpoint, checked on the server), with
 - SearchField: the always-visible search form (查询 / 重置) of SPEC §3,
-- streamed CSV (UTF-8 with BOM) and XLSX export of exactly the filtered rows, formulas
+- streamed CSV (UTF-8 with BOM) and XLSX export of exactly the filtered rows (admin_app.export), formulas
   neutralised,
 - safe delete: refused with a message when money or an approval hangs on a record.
 
 A screen is a short class: model, columns, labels, search_fields, base filters."""
 from __future__ import annotations
 
-import csv
-import io
-import os
-import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Callable
 
-from flask import (Response, abort, after_this_request, flash, redirect, request, send_file,
-                   stream_with_context, url_for)
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from admin_app.extensions import db
+from admin_app.export import ExportMixin
 from admin_app.permissions import allowed, permission_table
 
 # Verbs of Flask-Admin's own endpoints; custom endpoints declare theirs in `verbs`.
@@ -43,16 +35,6 @@ BUILTIN_VERBS = {
     "ajax_lookup": "view",
     "ajax_update": "edit",
 }
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula is prefixed with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
 
 @dataclass
 class SearchField:
@@ -129,14 +111,12 @@ class PermissionMixin:
 
 
 
-class ScreenView(PermissionMixin, ModelView):
+class ScreenView(PermissionMixin, ExportMixin, ModelView):
     list_template = "admin/screen_list.html"
     page_size = 20
     can_set_page_size = False
     can_view_details = True
     column_display_actions = True
-    export_types = ["csv", "xlsx"]
-    export_max_rows = 0  # exports are streamed: no cap
     simple_list_pager = False
     named_filter_urls = True
 
@@ -216,82 +196,6 @@ class ScreenView(PermissionMixin, ModelView):
     def get_count_query(self):
         return self._apply_screen_filters(
             self.session.query(func.count("*")).select_from(self.model))
-
-    # ---- export --------------------------------------------------------------------
-    def export_query(self):
-        view_args = self._get_list_extra_args()
-        sort = self._get_column_by_idx(view_args.sort)
-        _, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc, None,
-                                 view_args.filters, execute=False, page_size=0)
-        return query.yield_per(2000)
-
-    def export_rows(self):
-        cols = self._export_columns
-        for model in self.export_query():
-            yield [self._export_cell(model, c[0]) for c in cols]
-
-    def _export_cell(self, model, name):
-        value = self.get_export_value(model, name)
-        if value is None:
-            return ""
-        if isinstance(value, (Decimal, int, float, date, datetime)) and not isinstance(value, bool):
-            return value
-        if isinstance(value, bool):
-            return "是" if value else "否"
-        return neutralise(str(value))
-
-    def get_export_name(self, export_type: str = "csv") -> str:
-        return f"{self.name}_{date.today():%Y%m%d}.{export_type}"
-
-    def _disposition(self, export_type: str) -> str:
-        from urllib.parse import quote
-
-        name = self.get_export_name(export_type)
-        return f"attachment; filename=export.{export_type}; filename*=UTF-8''{quote(name)}"
-
-    def _export_csv(self, return_url):
-        headers = [neutralise(str(c[1])) for c in self._export_columns]
-
-        class Line:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Line())
-
-        def generate():
-            yield "\ufeff"  # BOM: Excel opens UTF-8 Chinese correctly
-            yield writer.writerow(headers)
-            for row in self.export_rows():
-                yield writer.writerow([str(v) if not isinstance(v, str) else v for v in row])
-
-        return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": self._disposition("csv")})
-
-    def _export_tablib(self, export_type, return_url):
-        if export_type != "xlsx":
-            abort(404)
-        from openpyxl import Workbook
-
-        # write_only keeps memory flat whatever the row count; rows spill to a temp file.
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet(str(self.name)[:31])
-        ws.append([neutralise(str(c[1])) for c in self._export_columns])
-        for row in self.export_rows():
-            ws.append([float(v) if isinstance(v, Decimal) else v for v in row])
-        fd, path = tempfile.mkstemp(suffix=".xlsx")
-        os.close(fd)
-        wb.save(path)
-
-        @after_this_request
-        def _cleanup(response):
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-            return response
-
-        return send_file(path, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         as_attachment=True, download_name=self.get_export_name("xlsx"))
 
     # ---- safe delete ---------------------------------------------------------------
     def delete_refusal(self, model) -> str | None:

@@ -59,8 +59,8 @@ class Loan(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
-    customer = relationship("Customer", lazy="joined", innerjoin=True)
-    product = relationship("LoanProduct", lazy="joined", innerjoin=True)
+    customer = relationship("Customer", lazy="joined", innerjoin="unnested")
+    product = relationship("LoanProduct", lazy="joined", innerjoin="unnested")
     officer = relationship("User", lazy="joined")
     installments = relationship("Installment", back_populates="loan", lazy="select",
                                 order_by="Installment.period")

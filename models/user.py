@@ -46,3 +46,8 @@ class User(UserMixin, db.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    @staticmethod
+    def label_sql(entity):
+        """__str__ as SQL, for exports that select columns instead of objects."""
+        return func.coalesce(func.nullif(entity.display_name, ""), entity.username)

@@ -36,9 +36,6 @@ QUERIES = (
 class LoanQueryView(LoanListView):
     """One 贷后业务查询 screen; `statuses` and columns come from its LoanQuery."""
 
-    column_formatters = {"officer": lambda v, c, m, n: str(m.officer) if m.officer else ""}
-    column_formatters_export = column_formatters
-
 
 def query_view(q: LoanQuery) -> type[LoanQueryView]:
     return type(f"LoanQuery_{q.status}", (LoanQueryView,), {

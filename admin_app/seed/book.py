@@ -656,12 +656,14 @@ def run(loans: int, seed: int, as_of: date) -> dict:
            for name, model in ID_MODELS.items()}
     limits = thresholds()
     restore = _tune_sqlite(connection)
+    deferred = _drop_secondary_indexes(connection)
     # From here until sink.close() only the sink's writer thread uses the connection.
     sink = BulkSink(connection, TABLES)
     try:
         book = _Book(loans, seed, as_of, sink.money, sink.zero, limits)
         book.run(sink, ids, officers)
         sink.close()
+        _create_indexes(connection, deferred)
     except BaseException:
         sink.abort()
         raise
@@ -673,6 +675,25 @@ def run(loans: int, seed: int, as_of: date) -> dict:
     summary["loans_by_five_class"] = dict(sorted(book.stats["five_class"].items()))
     summary["book_seconds"] = round(time.perf_counter() - started, 1)
     return summary
+
+
+def _drop_secondary_indexes(connection) -> list:
+    """Drop the non-unique indexes of the tables the book fills; `_create_indexes` builds
+    them again once the rows are in. One sorted build per index is several times faster
+    than keeping every index up to date row by row (1,000,000 loans: 12,000,000
+    installments). Both happen in the seeding transaction: a failure restores them."""
+    deferred = []
+    for name in TABLES:
+        for index in sorted(db.metadata.tables[name].indexes, key=lambda i: i.name):
+            if not index.unique:
+                index.drop(connection)
+                deferred.append(index)
+    return deferred
+
+
+def _create_indexes(connection, indexes: list) -> None:
+    for index in indexes:
+        index.create(connection)
 
 
 def _tune_sqlite(connection):
