@@ -3,6 +3,9 @@ custom endpoint. Views declare only their endpoint; the shared view machinery
 (admin_app.screens) reads this table for menus, buttons and server-side checks, and the
 permission-matrix test reads it too. An endpoint missing here fails the app factory."""
 
+from functools import cache
+from types import MappingProxyType
+
 ROLES = {
     "admin": "系统管理员",
     "officer": "客户经理",
@@ -90,10 +93,12 @@ def stage_permissions() -> dict[str, dict[str, frozenset]]:
     return out
 
 
-def permission_table() -> dict[str, dict[str, frozenset]]:
+@cache
+def permission_table() -> MappingProxyType:
+    """The whole table, built once (every menu entry, button and check of a page reads it)."""
     table = dict(PERMISSIONS)
     table.update(stage_permissions())
-    return table
+    return MappingProxyType(table)
 
 
 def allowed(user, endpoint: str, verb: str = "view") -> bool:
