@@ -57,6 +57,19 @@ def has_loans(app) -> bool:
         return db.session.execute(text("SELECT COUNT(*) FROM loan")).scalar() > 0
 
 
+def reset_migrations(app) -> None:
+    """bench.seed drops the models' tables; the migration stamp must go too, or `init-db`
+    believes the schema is current and creates nothing."""
+    from sqlalchemy import text
+
+    from admin_app.extensions import db
+
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+
+
 def prepare(app, rng: random.Random) -> dict:
     """Fill every approval stage's queue (through the services, as staff would) and pick
     what the users will work on. Returns the work plan and the id marks before the run."""
@@ -64,7 +77,7 @@ def prepare(app, rng: random.Random) -> dict:
 
     from admin_app.extensions import db
     from admin_app.seed.reviews import FINDINGS, _play, _stage_actor
-    from models import ApprovalStep, AuditLog, Installment, Loan, LoanProduct, RateChange
+    from models import ApprovalStep, AuditLog, Installment, Loan, LoanProduct, RateChange, WriteOff
     from models.approval import WORKFLOWS
     from services import BusinessError, approvals, classification, inspection, writeoff
 
@@ -122,7 +135,8 @@ def prepare(app, rng: random.Random) -> dict:
                                                        Installment.paid_off_date.is_(None))
         rate_loans = [(lid, float(lo), float(hi)) for lid, lo, hi in db.session.execute(
             select(Loan.id, LoanProduct.min_rate, LoanProduct.max_rate).join(LoanProduct)
-            .where(Loan.id.in_(rate_ids), Loan.id.in_(has_unpaid)))]
+            .where(Loan.id.in_(rate_ids), Loan.id.in_(has_unpaid),
+                   Loan.id.not_in(select(WriteOff.loan_id))))]  # a written-off loan leaves 合同变更
         names = list(db.session.execute(select(Loan.customer_name).where(Loan.id.in_(open_ids[:500]))).scalars())
         loan_nos = list(db.session.execute(select(Loan.loan_no).where(Loan.id.in_(open_ids[:500]))).scalars())
         products = list(db.session.execute(select(LoanProduct.id)).scalars())
@@ -401,6 +415,7 @@ def main():
     db_url = args.db or "sqlite:///" + os.path.join(OUT, "load.db")
     app = make_app(db_url)
     if args.reseed or not has_loans(app):
+        reset_migrations(app)
         secs = seed(app, args.loans, args.seed, date.today())
         print(f"seeded {args.loans:,} loans in {secs:.0f} s", flush=True)
     rng = random.Random(args.seed)
