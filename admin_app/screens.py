@@ -130,6 +130,11 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
     def base_filters(self) -> list:
         return []
 
+    def count_filters(self) -> list:
+        """base_filters as the row count should apply them (the same rows; a screen may
+        phrase them so the count reads a narrower index)."""
+        return self.base_filters()
+
     def _entry(self) -> dict:
         return permission_table().get(self.endpoint, {})
 
@@ -163,12 +168,12 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
     def active_search(self) -> list[tuple[SearchField, str]]:
         return [(f, f.value()) for f in self.search_fields if f.value()]
 
-    def _apply_screen_filters(self, query):
+    def _apply_screen_filters(self, query, base: list | None = None):
         joined = set()
         for entity in self.base_joins():
             query = query.join(entity)
             joined.add(entity)
-        clauses = list(self.base_filters())
+        clauses = list(self.base_filters() if base is None else base)
         for f, raw in self.active_search():
             for entity in f.join:
                 if entity not in joined:
@@ -195,7 +200,7 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
 
     def get_count_query(self):
         return self._apply_screen_filters(
-            self.session.query(func.count("*")).select_from(self.model))
+            self.session.query(func.count("*")).select_from(self.model), self.count_filters())
 
     # ---- safe delete ---------------------------------------------------------------
     def delete_refusal(self, model) -> str | None:

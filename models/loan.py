@@ -59,8 +59,11 @@ class Loan(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
-    customer = relationship("Customer", lazy="joined", innerjoin="unnested")
-    product = relationship("LoanProduct", lazy="joined", innerjoin="unnested")
+    # LEFT OUTER joins on purpose (the foreign keys are NOT NULL, so the rows are the same):
+    # the planner must walk loans first — by primary key or a loan index, stopping after a
+    # page — and never start from the six products and sort a million loans.
+    customer = relationship("Customer", lazy="joined")
+    product = relationship("LoanProduct", lazy="joined")
     officer = relationship("User", lazy="joined")
     installments = relationship("Installment", back_populates="loan", lazy="select",
                                 order_by="Installment.period")

@@ -664,12 +664,14 @@ def run(loans: int, seed: int, as_of: date) -> dict:
         book.run(sink, ids, officers)
         sink.close()
         _create_indexes(connection, deferred)
+        sink.fix_sequences(ID_MODELS)
+        session.commit()
     except BaseException:
         sink.abort()
+        session.rollback()
         raise
     finally:
         restore()
-    sink.fix_sequences(ID_MODELS)
     summary = {f"{name}_rows": count for name, count in sink.counts.items()}
     summary["loans_by_status"] = dict(sorted(book.stats["status"].items()))
     summary["loans_by_five_class"] = dict(sorted(book.stats["five_class"].items()))
@@ -697,10 +699,22 @@ def _create_indexes(connection, indexes: list) -> None:
 
 
 def _tune_sqlite(connection):
-    """A large page cache while the book is written (index pages stay in memory)."""
+    """SQLite, while the book is written: a large page cache (index pages stay in memory)
+    and, when no other connection has the file open, a rollback journal in memory instead
+    of the WAL — the book goes once into the (empty) database file instead of first into
+    the WAL and then again into the file. A failure still rolls back. Returns the function
+    that restores both; call it after the commit (WAL mode cannot be entered mid-transaction)."""
     if connection.dialect.name != "sqlite":
         return lambda: None
     raw = connection.connection.driver_connection
     previous = raw.execute("PRAGMA cache_size").fetchone()[0]
     raw.execute("PRAGMA cache_size = -500000")
-    return lambda: raw.execute(f"PRAGMA cache_size = {int(previous)}")
+    mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+    if not raw.in_transaction:
+        raw.execute("PRAGMA journal_mode = MEMORY")
+
+    def restore():
+        raw.execute(f"PRAGMA cache_size = {int(previous)}")
+        if not raw.in_transaction:
+            raw.execute(f"PRAGMA journal_mode = {mode}")
+    return restore
