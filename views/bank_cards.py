@@ -2,7 +2,7 @@
 from admin_app.form_validators import card_number
 from admin_app.screens import ScreenView, SearchField
 from models import BankCard, Customer
-from views.basic_data import customer_ref
+from views.common import customer_ref
 
 
 class BankCardView(ScreenView):

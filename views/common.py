@@ -1,10 +1,13 @@
 """Declarations several menu categories share: the loan list every loan screen starts from,
 and lookups for search forms."""
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from sqlalchemy import and_, or_
 from sqlalchemy import select
 
 from admin_app.extensions import db
 from admin_app.screens import ScreenView, SearchField, loan_detail_link
 from models import Loan, LoanProduct
+from models import Customer, User
 from models.enums import FIVE_CLASSES, LOAN_STATUSES, OPEN_LOAN_STATUSES, REPAYMENT_METHODS
 
 CLOSED_LOAN_STATUSES = tuple(s for s in LOAN_STATUSES if s not in OPEN_LOAN_STATUSES)
@@ -80,3 +83,45 @@ class LoanListView(ScreenView):
         # The count reads the (status, id) index for the listed statuses only (1,000,000
         # loans: 250 ms for NOT IN, 50 ms for IN).
         return [Loan.status.in_(self.statuses)] if self.statuses else []
+
+
+class PrefixAjaxLoader(QueryAjaxModelLoader):
+    """AJAX lookup by prefix on indexed columns: fast on a million rows, where the stock
+    loader's `LIKE '%term%'` scans the table. `where` narrows the candidates."""
+
+    def __init__(self, name, model, fields, where=None, placeholder="输入开头几个字查找"):
+        super().__init__(name, db.session, model, fields=fields, page_size=10,
+                         placeholder=placeholder, minimum_input_length=1)
+        self.where = where
+
+    def get_one(self, pk):
+        # A posted id is untrusted text: only a plain integer in range reaches the database.
+        text = str(pk or "").strip()
+        if not (text.isascii() and text.isdigit()) or int(text) > 2**63 - 1:
+            return None
+        return super().get_one(int(text))
+
+    def get_list(self, term, offset=0, limit=10):
+        term = (term or "").strip()
+        hi = term + "\U0010ffff"
+        query = self.get_query().filter(or_(*[and_(f >= term, f < hi) for f in self._cached_fields]))
+        if self.where is not None:
+            query = query.filter(self.where)
+        return query.order_by(self.model.id).offset(offset).limit(limit).all()
+
+
+def customer_ref():
+    return PrefixAjaxLoader("customer", Customer, (Customer.name, Customer.id_number, Customer.phone),
+                            placeholder="输入客户名称、证件号或电话开头查找")
+
+
+def loan_ref(open_only=False):
+    return PrefixAjaxLoader("loan", Loan, (Loan.loan_no, Loan.customer_name),
+                            where=Loan.status.in_(OPEN_LOAN_STATUSES) if open_only else None,
+                            placeholder="输入贷款编号或客户名称开头查找")
+
+
+def officer_ref():
+    return PrefixAjaxLoader("officer", User, (User.username, User.display_name),
+                            where=and_(User.active.is_(True), User.roles_csv.like("%officer%")),
+                            placeholder="输入客户经理用户名或姓名查找")
