@@ -1,6 +1,6 @@
-"""基础数据: customers (with their bank cards inline), loan products (admins), loans (opened
-through the money engine, never edited), credit lines, collateral, guarantors and repayments
-(posted through the money engine, never edited or deleted)."""
+"""基础数据, customer side: customers (with their bank cards inline), loan products (admins),
+loans (opened through the money engine, never edited) and credit lines. What hangs on a loan
+(collateral, guarantors, repayments) is views.loan_records."""
 from decimal import Decimal
 
 from flask import flash
@@ -8,29 +8,15 @@ from flask_login import current_user
 from wtforms import DecimalField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
-from admin_app.extensions import db
 from admin_app.form_validators import ResidentOrCreditCode, card_number, phone
-from admin_app.screens import DeleteGuard, ScreenView, SearchField, loan_detail_link
-from models import (BankCard, Collateral, Collection, CreditLine, Customer, Guarantor, Loan,
-                    LoanProduct, Repayment, Warning)
-from models.enums import (COLLATERAL_KINDS, CUSTOMER_TYPES, GUARANTOR_TYPES, LOAN_STATUSES,
-                          REPAYMENT_METHODS)
+from admin_app.screens import DeleteGuard, ScreenView, SearchField
+from models import BankCard, CreditLine, Customer, Loan, LoanProduct, Warning
+from models.enums import CUSTOMER_TYPES, LOAN_STATUSES, REPAYMENT_METHODS
 from services import BusinessError
-from views.common import LoanListView, PrefixAjaxLoader, customer_ref, loan_ref, officer_ref
+from views.common import LoanListView, PrefixAjaxLoader, customer_ref, officer_ref, register_screens
 
 CATEGORY = "基础数据"
 POSITIVE = NumberRange(min=Decimal("0.01"), message="金额必须大于0")
-NON_NEGATIVE = NumberRange(min=Decimal("0"), message="金额不能为负数")
-
-
-def label_formatter(labels: dict, attr: str):
-    return lambda v, c, m, n: labels.get(getattr(m, attr), getattr(m, attr))
-
-
-def loan_fields(join_via):
-    """客户名称 / 贷款编号 search fields for screens whose rows belong to a loan."""
-    return (SearchField("customer", "客户名称", Loan.customer_name, join=(join_via,)),
-            SearchField("loan_no", "贷款编号", Loan.loan_no, join=(join_via,)))
 
 
 # ---- customers ------------------------------------------------------------------------
@@ -187,7 +173,7 @@ class LoanView(LoanListView):
         return loan
 
 
-# ---- credit lines, collateral, guarantors ---------------------------------------------
+# ---- credit lines -------------------------------------------------------------------
 
 class DateRangeMixin:
     """start_date ≤ expiry_date, checked on the form so the error shows by the field."""
@@ -217,97 +203,13 @@ class CreditLineView(DateRangeMixin, ScreenView):
     delete_guards = (DeleteGuard(Warning, "credit_line_id", "该授信有预警记录"),)
 
 
-class LoanChildView(ScreenView):
-    """A record hanging on a loan: loan picked by AJAX, searched by 客户名称 / 贷款编号."""
-
-    column_default_sort = ("id", True)
-    form_ajax_refs = {"loan": loan_ref()}
-
-
-class CollateralView(DateRangeMixin, LoanChildView):
-    column_list = ("loan.loan_no", "loan.customer_name", "kind", "description", "value", "registration_no",
-                   "start_date", "expiry_date")
-    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "kind": "类型",
-                     "description": "抵质押物描述", "value": "评估价值", "registration_no": "登记证号",
-                     "start_date": "起始日", "expiry_date": "到期日"}
-    column_choices = {"kind": list(COLLATERAL_KINDS.items())}
-    column_sortable_list = ("value", "start_date", "expiry_date")
-    column_export_list = column_list
-    column_details_list = column_list
-    form_columns = ("loan", "kind", "description", "value", "registration_no", "start_date", "expiry_date")
-    form_choices = {"kind": list(COLLATERAL_KINDS.items())}
-    form_args = {"loan": {"label": "贷款"}, "value": {"validators": [NON_NEGATIVE]}}
-    search_fields = loan_fields(Collateral.loan) + (
-        SearchField("kind", "类型", Collateral.kind, mode="choice", choices=COLLATERAL_KINDS),)
-    delete_guards = (DeleteGuard(Warning, "collateral_id", "该抵质押物有预警记录"),)
-    row_links = (loan_detail_link(),)
-
-
-class GuarantorView(LoanChildView):
-    column_list = ("loan.loan_no", "loan.customer_name", "kind", "name", "id_number", "phone", "guaranteed_amount")
-    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "kind": "担保人类型",
-                     "name": "担保人名称", "id_number": "证件号码", "phone": "联系电话", "guaranteed_amount": "担保金额"}
-    column_choices = {"kind": list(GUARANTOR_TYPES.items())}
-    column_sortable_list = ("name", "guaranteed_amount")
-    column_export_list = column_list
-    column_details_list = column_list
-    form_columns = ("loan", "kind", "name", "id_number", "phone", "guaranteed_amount")
-    form_choices = {"kind": list(GUARANTOR_TYPES.items())}
-    form_args = {"loan": {"label": "贷款"}, "id_number": {"validators": [ResidentOrCreditCode()]},
-                 "phone": {"validators": [phone]}, "guaranteed_amount": {"validators": [NON_NEGATIVE]}}
-    search_fields = loan_fields(Guarantor.loan) + (SearchField("name", "担保人名称", Guarantor.name),)
-    delete_guards = (DeleteGuard(Collection, "guarantor_id", "该担保人已有催收记录"),)
-    row_links = (loan_detail_link(),)
-
-
-# ---- repayments ---------------------------------------------------------------------
-
-class RepaymentView(LoanChildView):
-    """Posted through services.loans.post_repayment (allocation penalty → interest →
-    principal); never edited or deleted: a correction is a new record."""
-
-    column_list = ("loan.loan_no", "loan.customer_name", "paid_on", "amount", "penalty_part", "interest_part",
-                   "principal_part", "operator")
-    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "paid_on": "还款日期",
-                     "amount": "还款金额", "penalty_part": "冲抵罚息", "interest_part": "冲抵利息",
-                     "principal_part": "冲抵本金", "operator": "经办人"}
-    column_sortable_list = ("paid_on", "amount")
-    column_export_list = column_list
-    column_details_list = column_list
-    column_formatters_export = {"operator": lambda v, c, m, n: str(m.operator) if m.operator else ""}
-    form_columns = ("loan", "paid_on", "amount")
-    form_ajax_refs = {"loan": loan_ref(open_only=True)}
-    form_args = {"loan": {"label": "贷款"}, "amount": {"validators": [POSITIVE]}}
-    search_fields = loan_fields(Repayment.loan)
-    row_links = (loan_detail_link(),)
-
-    def create_model(self, form):
-        from services.loans import post_repayment
-
-        try:
-            repayment = post_repayment(form.loan.data, form.amount.data, form.paid_on.data,
-                                       operator=current_user._get_current_object())
-            self.session.commit()
-        except BusinessError as err:
-            self.session.rollback()
-            flash(str(err), "error")
-            return False
-        flash(f"已登记还款 {repayment.amount} 元:罚息 {repayment.penalty_part},利息 {repayment.interest_part},"
-              f"本金 {repayment.principal_part}。", "success")
-        return repayment
-
-
 SCREENS = (
     (CustomerView, Customer, "客户", "customers"),
     (ProductView, LoanProduct, "贷款产品", "products"),
     (LoanView, Loan, "贷款", "loans"),
     (CreditLineView, CreditLine, "授信", "credit_lines"),
-    (CollateralView, Collateral, "抵质押物", "collaterals"),
-    (GuarantorView, Guarantor, "担保人", "guarantors"),
-    (RepaymentView, Repayment, "还款记录", "repayments"),
 )
 
 
 def register(admin) -> None:
-    for view, model, name, endpoint in SCREENS:
-        admin.add_view(view(model, db.session, name=name, category=CATEGORY, endpoint=endpoint))
+    register_screens(admin, SCREENS, CATEGORY)

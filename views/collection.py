@@ -1,35 +1,30 @@
-"""催收管理: 还款催收, 催收查询, 担保人催收, 待上传借款人催收回执, 待上传担保人或公司催收回执.
+"""催收管理: 还款催收, 催收查询 and 担保人催收 (the two receipt lists are views.collection_receipts).
 
-Two families of screens share their code: loan-side lists (还款催收 by loan, 担保人催收 by
-guarantor) with the 催收 form and 催收历史记录 pages (CollectPagesMixin), and collection
-record lists (催收查询 and the two receipt lists) built on CollectionRecordView. Rules live
-in services.collection; the views turn BusinessError into a flash message."""
+Loan-side lists (还款催收 by loan, 担保人催收 by guarantor) share the 催收 form and
+催收历史记录 pages (CollectPagesMixin); 催收查询 lists every record with its 跟进 page. Rules
+live in services.collection; the views turn BusinessError into a flash message."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask import abort, flash, redirect, request
 from flask_admin import expose
-from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
 from wtforms import DateField, DateTimeLocalField, DecimalField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin_app.extensions import db
 from admin_app.permissions import allowed
-from admin_app.screens import RowLink, ScreenView, SearchField, loan_detail_link
+from admin_app.screens import RowLink, ScreenView, loan_detail_link
 from models import Collection, Guarantor, Loan, Receipt
-from models.enums import (COLLECTION_METHODS, COLLECTION_STATUSES, COLLECTION_TARGETS,
-                          GUARANTOR_TYPES, TIMED_METHODS)
+from models.enums import COLLECTION_METHODS, COLLECTION_STATUSES, GUARANTOR_TYPES, TIMED_METHODS
 from services import BusinessError
 from services import collection as collection_service
 from services.uploads import send_stored
-from views.common import LOAN_LABELS, LoanListView, customer_name_field, loan_no_field
-
-CATEGORY = "催收管理"
-MONEY = "{:,.2f}"
+from views.collection_base import (CATEGORY, LABELS, CollectionRecordView, back_url, money_formatters, owed_cell,
+                                   owed_export, render_page, to_the_minute)
+from views.common import LOAN_LABELS, LoanListView, customer_name_field, loan_no_field, register_screens
 
 
 # ---- forms -------------------------------------------------------------------------------
@@ -50,45 +45,6 @@ class FollowUpForm(FlaskForm):
     status = SelectField("跟进状态", choices=list(COLLECTION_STATUSES.items()))
     next_follow_up = DateField("下次跟进日期", validators=[Optional()])
     note = TextAreaField("跟进说明", validators=[DataRequired("请填写跟进说明"), Length(max=4000)])
-
-
-class ReceiptForm(FlaskForm):
-    receipt = FileField("回执文件(PDF、JPG 或 PNG)")
-
-
-def _money(view, context, model, name):
-    """Money in lists with thousands separators (exports keep the Decimal)."""
-    value = model
-    for part in name.split("."):
-        value = getattr(value, part, None)
-    return "" if value is None else MONEY.format(value)
-
-
-def _money_formatters(*names: str) -> dict:
-    return {name: _money for name in names}
-
-
-def _owed(view, context, model, name):
-    loan = model if isinstance(model, Loan) else model.loan
-    return MONEY.format(collection_service.amount_owed(loan))
-
-
-def _owed_export(view, context, model, name):
-    loan = model if isinstance(model, Loan) else model.loan
-    return collection_service.amount_owed(loan)
-
-
-def _back(default: str) -> str:
-    return get_redirect_target() or default
-
-
-def _render(view, template: str, **context):
-    """Render a 催收 page with the code -> label maps its tables use."""
-    from flask import current_app
-
-    return view.render(template, target_labels=COLLECTION_TARGETS, method_labels=COLLECTION_METHODS,
-                       status_labels=COLLECTION_STATUSES,
-                       max_mb=f"{current_app.config['MAX_UPLOAD_BYTES'] / 1024 / 1024:g}", **context)
 
 
 # ---- loan-side screens: the 催收 form and 催收历史记录 ----------------------------------------
@@ -119,7 +75,7 @@ class CollectPagesMixin:
         form.target.choices = options
         if request.method == "GET":
             form.contacted_at.data = datetime.now().replace(second=0, microsecond=0)
-        return_url = _back(self.get_url(".index_view"))
+        return_url = back_url(self.get_url(".index_view"))
         if form.validate_on_submit():
             try:
                 target, guarantor_id = collection_service.parse_target(form.target.data)
@@ -138,7 +94,7 @@ class CollectPagesMixin:
                 extra = "(需上传回执)" if record.needs_receipt else ""
                 flash(f"催收记录 {record.collection_no} 已保存{extra}。", "success")
                 return redirect(self.get_url(".history", id=id, url=return_url))
-        return _render(self, "collection/collect.html", loan=loan, guarantor=guarantor, form=form,
+        return render_page(self, "collection/collect.html", loan=loan, guarantor=guarantor, form=form,
                            owed=collection_service.amount_owed(loan), return_url=return_url,
                            timed=TIMED_METHODS, hours=collection_service.allowed_hours())
 
@@ -147,9 +103,9 @@ class CollectPagesMixin:
         loan, guarantor = self.scope(self._row_or_404(id))
         records = collection_service.collections_of(loan.id, guarantor.id if guarantor else None)
         receipts = collection_service.receipts_by_collection([r.id for r in records])
-        return _render(self, "collection/history.html", loan=loan, guarantor=guarantor, records=records,
+        return render_page(self, "collection/history.html", loan=loan, guarantor=guarantor, records=records,
                            receipts=receipts, owed=collection_service.amount_owed(loan),
-                           labels=LABELS, return_url=_back(self.get_url(".index_view")),
+                           labels=LABELS, return_url=back_url(self.get_url(".index_view")),
                            can_collect=self.allowed("collect"),
                            can_download=allowed(current_user, "collection_query", "download"))
 
@@ -169,9 +125,9 @@ class OverdueCollectionView(CollectPagesMixin, LoanListView):
     column_sortable_list = ("loan_no", "customer_name", "outstanding_principal", "days_overdue",
                             "five_class")
     column_default_sort = ("days_overdue", True)
-    column_formatters = dict(_money_formatters("outstanding_principal", "overdue_principal",
-                                               "overdue_interest", "penalty_interest"), owed=_owed)
-    column_formatters_export = {"owed": _owed_export}
+    column_formatters = dict(money_formatters("outstanding_principal", "overdue_principal",
+                                               "overdue_interest", "penalty_interest"), owed=owed_cell)
+    column_formatters_export = {"owed": owed_export}
     search_fields = (customer_name_field(), loan_no_field())
     row_links = (
         RowLink("催收", ".collect", lambda loan: {"id": loan.id}, verb="collect"),
@@ -199,8 +155,8 @@ class GuarantorCollectionView(CollectPagesMixin, ScreenView):
     column_choices = {"kind": list(GUARANTOR_TYPES.items())}
     column_sortable_list = ("name", "guaranteed_amount", "loan.days_overdue")
     column_default_sort = ("id", True)
-    column_formatters = dict(_money_formatters("guaranteed_amount", "loan.outstanding_principal"), owed=_owed)
-    column_formatters_export = {"owed": _owed_export}
+    column_formatters = dict(money_formatters("guaranteed_amount", "loan.outstanding_principal"), owed=owed_cell)
+    column_formatters_export = {"owed": owed_export}
     search_fields = (customer_name_field(), loan_no_field())
     row_links = (
         RowLink("借款信息", ".loan_info", lambda g: {"id": g.id}),
@@ -222,47 +178,10 @@ class GuarantorCollectionView(CollectPagesMixin, ScreenView):
     def loan_info(self, id):
         guarantor = self._row_or_404(id)
         loan = guarantor.loan
-        return _render(self, "collection/loan_info.html", loan=loan, guarantor=guarantor,
+        return render_page(self, "collection/loan_info.html", loan=loan, guarantor=guarantor,
                            owed=collection_service.amount_owed(loan), labels=LABELS,
-                           return_url=_back(self.get_url(".index_view")),
+                           return_url=back_url(self.get_url(".index_view")),
                            can_collect=self.allowed("collect"))
-
-
-# ---- collection record screens -----------------------------------------------------------
-LABELS = {
-    "collection_no": "催收编号", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称",
-    "target": "催收对象", "guarantor.name": "担保人", "method": "催收方式",
-    "contacted_at": "催收时间", "content": "催收内容", "result": "催收结果",
-    "promised_date": "承诺还款日期", "promised_amount": "承诺还款金额", "next_follow_up": "下次跟进日期",
-    "status": "状态", "collector": "催收人", "has_receipt": "已上传回执", "needs_receipt": "需要回执",
-    "created_at": "登记时间",
-}
-
-
-def _datetime(view, context, model, name):
-    value = getattr(model, name)
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-class CollectionRecordView(ScreenView):
-    """A list of collection records with 客户名称 search (and a second field per screen)."""
-
-    can_view_details = True
-    column_labels = LABELS
-    column_choices = {"target": list(COLLECTION_TARGETS.items()),
-                      "method": list(COLLECTION_METHODS.items()),
-                      "status": list(COLLECTION_STATUSES.items())}
-    column_formatters = {"contacted_at": _datetime, "promised_amount": _money}
-    column_sortable_list = ("collection_no", "contacted_at", "next_follow_up", "status")
-    column_default_sort = ("id", True)
-    column_details_list = ("collection_no", "loan.loan_no", "loan.customer_name", "target",
-                           "guarantor.name", "method", "contacted_at", "content", "result",
-                           "promised_date", "promised_amount", "next_follow_up", "status",
-                           "needs_receipt", "has_receipt", "collector", "created_at")
-
-    @staticmethod
-    def customer_field() -> SearchField:
-        return customer_name_field(Loan.customer_name, join=(Collection.loan,))
 
 
 class CollectionQueryView(CollectionRecordView):
@@ -273,7 +192,7 @@ class CollectionQueryView(CollectionRecordView):
                    "method", "contacted_at", "result", "promised_date", "promised_amount",
                    "next_follow_up", "status", "collector", "has_receipt")
     column_export_list = column_list
-    column_formatters_export = {"contacted_at": _datetime}
+    column_formatters_export = {"contacted_at": to_the_minute}
     search_fields = (CollectionRecordView.customer_field(),
                      loan_no_field(Loan.loan_no, join=(Collection.loan,)))
     row_links = (
@@ -291,7 +210,7 @@ class CollectionQueryView(CollectionRecordView):
         form = FollowUpForm(obj=None if request.method == "POST" else record)
         if request.method == "GET":
             form.note.data = ""
-        return_url = _back(self.get_url(".index_view"))
+        return_url = back_url(self.get_url(".index_view"))
         if form.validate_on_submit():
             try:
                 collection_service.follow_up(record, form.status.data, form.next_follow_up.data,
@@ -304,7 +223,7 @@ class CollectionQueryView(CollectionRecordView):
                 flash(f"催收记录 {record.collection_no} 已更新为「{COLLECTION_STATUSES[record.status]}」。",
                       "success")
                 return redirect(return_url)
-        return _render(self, "collection/follow_up.html", record=record, form=form,
+        return render_page(self, "collection/follow_up.html", record=record, form=form,
                            labels=LABELS, return_url=return_url)
 
     @expose("/receipt/<int:id>")
@@ -318,64 +237,12 @@ class CollectionQueryView(CollectionRecordView):
         return send_stored(receipt.stored_name, receipt.original_name, receipt.content_type)
 
 
-class ReceiptWaitingView(CollectionRecordView):
-    """待上传…回执: records by 上门/信函/律师函 still lacking a receipt, for one target group."""
-
-    receipt_list = "borrower"
-    verbs = {"upload": "upload"}
-    column_list = ("collection_no", "loan.loan_no", "loan.customer_name", "target", "guarantor.name",
-                   "method", "contacted_at", "content", "collector")
-    search_fields = (CollectionRecordView.customer_field(),
-                     SearchField("collection_no", "催收编号", Collection.collection_no))
-    row_links = (
-        RowLink("上传回执", ".upload", lambda c: {"id": c.id}, verb="upload"),
-        loan_detail_link(),
-    )
-
-    def base_filters(self) -> list:
-        return collection_service.waiting_receipt_filters(self.receipt_list)
-
-    @expose("/upload/<int:id>", methods=("GET", "POST"))
-    def upload(self, id):
-        record = self.get_one(id)
-        return_url = _back(self.get_url(".index_view"))
-        if record is None:
-            flash("该催收记录不在待上传回执列表中(可能已上传回执)。", "info")
-            return redirect(return_url)
-        form = ReceiptForm()
-        if form.validate_on_submit():
-            try:
-                receipt = collection_service.attach_receipt(record, request.files.get("receipt"),
-                                                            current_user)
-                db.session.commit()
-            except BusinessError as err:
-                db.session.rollback()
-                flash(f"上传失败:{err}", "error")
-            else:
-                flash(f"回执「{receipt.original_name}」已上传,催收记录 {record.collection_no} "
-                      "已移出待上传列表。", "success")
-                return redirect(return_url)
-        return _render(self, "collection/upload.html", record=record, form=form, labels=LABELS,
-                           return_url=return_url)
-
-
-class BorrowerReceiptView(ReceiptWaitingView):
-    receipt_list = "borrower"
-
-
-class GuarantorReceiptView(ReceiptWaitingView):
-    receipt_list = "guarantor"
-
-
 SCREENS = (
     (OverdueCollectionView, Loan, "还款催收", "collection_overdue"),
     (CollectionQueryView, Collection, "催收查询", "collection_query"),
     (GuarantorCollectionView, Guarantor, "担保人催收", "collection_guarantor"),
-    (BorrowerReceiptView, Collection, "待上传借款人催收回执", "receipt_borrower"),
-    (GuarantorReceiptView, Collection, "待上传担保人或公司催收回执", "receipt_guarantor"),
 )
 
 
 def register(admin) -> None:
-    for view, model, name, endpoint in SCREENS:
-        admin.add_view(view(model, db.session, name=name, category=CATEGORY, endpoint=endpoint))
+    register_screens(admin, SCREENS, CATEGORY)

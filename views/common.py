@@ -125,3 +125,9 @@ def officer_ref():
     return PrefixAjaxLoader("officer", User, (User.username, User.display_name),
                             where=and_(User.active.is_(True), User.roles_csv.like("%officer%")),
                             placeholder="输入客户经理用户名或姓名查找")
+
+
+def register_screens(admin, screens, category: str) -> None:
+    """Add (view class, model, menu name, endpoint) rows to `category` of the menu, in order."""
+    for view, model, name, endpoint in screens:
+        admin.add_view(view(model, db.session, name=name, category=category, endpoint=endpoint))

@@ -1,0 +1,115 @@
+"""基础数据, loan side: records hanging on a loan — collateral, guarantors and repayments
+(posted through the money engine, never edited or deleted). Menu order continues
+views.basic_data."""
+from decimal import Decimal
+
+from flask import flash
+from flask_login import current_user
+from wtforms.validators import NumberRange
+
+from admin_app.form_validators import ResidentOrCreditCode, phone
+from admin_app.screens import DeleteGuard, ScreenView, SearchField, loan_detail_link
+from models import Collateral, Collection, Guarantor, Loan, Repayment, Warning
+from models.enums import COLLATERAL_KINDS, GUARANTOR_TYPES
+from services import BusinessError
+from views.basic_data import CATEGORY, POSITIVE, DateRangeMixin
+from views.common import loan_ref, register_screens
+
+NON_NEGATIVE = NumberRange(min=Decimal("0"), message="金额不能为负数")
+
+
+def loan_fields(join_via):
+    """客户名称 / 贷款编号 search fields for screens whose rows belong to a loan."""
+    return (SearchField("customer", "客户名称", Loan.customer_name, join=(join_via,)),
+            SearchField("loan_no", "贷款编号", Loan.loan_no, join=(join_via,)))
+
+
+class LoanChildView(ScreenView):
+    """A record hanging on a loan: loan picked by AJAX, searched by 客户名称 / 贷款编号."""
+
+    column_default_sort = ("id", True)
+    form_ajax_refs = {"loan": loan_ref()}
+
+
+class CollateralView(DateRangeMixin, LoanChildView):
+    column_list = ("loan.loan_no", "loan.customer_name", "kind", "description", "value", "registration_no",
+                   "start_date", "expiry_date")
+    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "kind": "类型",
+                     "description": "抵质押物描述", "value": "评估价值", "registration_no": "登记证号",
+                     "start_date": "起始日", "expiry_date": "到期日"}
+    column_choices = {"kind": list(COLLATERAL_KINDS.items())}
+    column_sortable_list = ("value", "start_date", "expiry_date")
+    column_export_list = column_list
+    column_details_list = column_list
+    form_columns = ("loan", "kind", "description", "value", "registration_no", "start_date", "expiry_date")
+    form_choices = {"kind": list(COLLATERAL_KINDS.items())}
+    form_args = {"loan": {"label": "贷款"}, "value": {"validators": [NON_NEGATIVE]}}
+    search_fields = loan_fields(Collateral.loan) + (
+        SearchField("kind", "类型", Collateral.kind, mode="choice", choices=COLLATERAL_KINDS),)
+    delete_guards = (DeleteGuard(Warning, "collateral_id", "该抵质押物有预警记录"),)
+    row_links = (loan_detail_link(),)
+
+
+class GuarantorView(LoanChildView):
+    column_list = ("loan.loan_no", "loan.customer_name", "kind", "name", "id_number", "phone", "guaranteed_amount")
+    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "kind": "担保人类型",
+                     "name": "担保人名称", "id_number": "证件号码", "phone": "联系电话", "guaranteed_amount": "担保金额"}
+    column_choices = {"kind": list(GUARANTOR_TYPES.items())}
+    column_sortable_list = ("name", "guaranteed_amount")
+    column_export_list = column_list
+    column_details_list = column_list
+    form_columns = ("loan", "kind", "name", "id_number", "phone", "guaranteed_amount")
+    form_choices = {"kind": list(GUARANTOR_TYPES.items())}
+    form_args = {"loan": {"label": "贷款"}, "id_number": {"validators": [ResidentOrCreditCode()]},
+                 "phone": {"validators": [phone]}, "guaranteed_amount": {"validators": [NON_NEGATIVE]}}
+    search_fields = loan_fields(Guarantor.loan) + (SearchField("name", "担保人名称", Guarantor.name),)
+    delete_guards = (DeleteGuard(Collection, "guarantor_id", "该担保人已有催收记录"),)
+    row_links = (loan_detail_link(),)
+
+
+# ---- repayments ---------------------------------------------------------------------
+
+class RepaymentView(LoanChildView):
+    """Posted through services.loans.post_repayment (allocation penalty → interest →
+    principal); never edited or deleted: a correction is a new record."""
+
+    column_list = ("loan.loan_no", "loan.customer_name", "paid_on", "amount", "penalty_part", "interest_part",
+                   "principal_part", "operator")
+    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "paid_on": "还款日期",
+                     "amount": "还款金额", "penalty_part": "冲抵罚息", "interest_part": "冲抵利息",
+                     "principal_part": "冲抵本金", "operator": "经办人"}
+    column_sortable_list = ("paid_on", "amount")
+    column_export_list = column_list
+    column_details_list = column_list
+    column_formatters_export = {"operator": lambda v, c, m, n: str(m.operator) if m.operator else ""}
+    form_columns = ("loan", "paid_on", "amount")
+    form_ajax_refs = {"loan": loan_ref(open_only=True)}
+    form_args = {"loan": {"label": "贷款"}, "amount": {"validators": [POSITIVE]}}
+    search_fields = loan_fields(Repayment.loan)
+    row_links = (loan_detail_link(),)
+
+    def create_model(self, form):
+        from services.loans import post_repayment
+
+        try:
+            repayment = post_repayment(form.loan.data, form.amount.data, form.paid_on.data,
+                                       operator=current_user._get_current_object())
+            self.session.commit()
+        except BusinessError as err:
+            self.session.rollback()
+            flash(str(err), "error")
+            return False
+        flash(f"已登记还款 {repayment.amount} 元:罚息 {repayment.penalty_part},利息 {repayment.interest_part},"
+              f"本金 {repayment.principal_part}。", "success")
+        return repayment
+
+
+SCREENS = (
+    (CollateralView, Collateral, "抵质押物", "collaterals"),
+    (GuarantorView, Guarantor, "担保人", "guarantors"),
+    (RepaymentView, Repayment, "还款记录", "repayments"),
+)
+
+
+def register(admin) -> None:
+    register_screens(admin, SCREENS, CATEGORY)
