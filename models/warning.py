@@ -14,7 +14,7 @@ class Warning(db.Model):
 
     __tablename__ = "warning"
     __table_args__ = (
-        Index("ix_warning_kind_asof", "kind", "as_of", "days"),
+        Index("ix_warning_kind_asof", "kind", "as_of", "days", "id"),  # list order
         Index("uq_warning_subject", "as_of", "kind", "subject_key", unique=True),
         Index("ix_warning_kind_name", "kind", "customer_name"),
         Index("ix_warning_kind_loan_no", "kind", "loan_no"),

@@ -112,7 +112,7 @@ class WarningView(ScreenView):
                       "handling_state": list(HANDLING_STATES.items())}
     column_sortable_list = ("customer_name", "loan_no", "due_date", "days", "amount", "level",
                             "handling_state", "handled_at")
-    column_default_sort = [("days", True), ("id", False)]
+    column_default_sort = [("days", True), ("id", True)]  # ix_warning_kind_asof, read backwards
     verbs = {"handle_view": "handle"}
     row_links = (
         RowLink("贷款详情", "loan_detail.index", lambda w: {"loan_id": w.loan_id},

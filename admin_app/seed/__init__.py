@@ -42,6 +42,13 @@ def analyze() -> None:
     its row estimates made the planner start list pages from the product table."""
     from sqlalchemy import text
 
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # VACUUM also sets the visibility map, without which PostgreSQL cannot count a
+        # list's rows from its index alone (200,000 loans: 还款中贷款查询 count 110 -> ~20 ms).
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+        return
     db.session.execute(text("ANALYZE"))
     db.session.commit()
 
