@@ -111,6 +111,11 @@ def run(ctx) -> None:
     ctx.stats["pruned"] = prune(ctx)
     ctx.stats["rows"] = count_rows(ctx)
     ctx.sql.drop_temp(ctx.conn, "job_warning", "job_carry")
+    if not ctx.sql.is_sqlite:
+        # Every current row now carries a date the planner's statistics have never seen;
+        # without fresh ones PostgreSQL sorts the whole list for a page (200,000 loans:
+        # 还款逾期预警 first page 0.4 ms -> 87 ms of SQL). SQLite keeps no per-value statistics.
+        ctx.execute("ANALYZE warning")
 
 
 def build_new_rows(ctx) -> None:
