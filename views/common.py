@@ -81,7 +81,10 @@ class LoanListView(ScreenView):
 
     def count_filters(self) -> list:
         # The count reads the (status, id) index for the listed statuses only (1,000,000
-        # loans: 250 ms for NOT IN, 50 ms for IN).
+        # loans: 250 ms for NOT IN, 50 ms for IN). A subclass with filters of its own
+        # counts exactly those.
+        if type(self).base_filters is not LoanListView.base_filters:
+            return self.base_filters()
         return [Loan.status.in_(self.statuses)] if self.statuses else []
 
 
