@@ -11,6 +11,7 @@ Principals, rates and terms come from finite sets and each schedule is computed 
 The step refuses a database that already holds customers, loans or products: demo data is
 only ever written into an empty book (it never wipes anything)."""
 import random
+import sqlite3
 import time
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -710,11 +711,25 @@ def _tune_sqlite(connection):
     previous = raw.execute("PRAGMA cache_size").fetchone()[0]
     raw.execute("PRAGMA cache_size = -500000")
     mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
-    if not raw.in_transaction:
-        raw.execute("PRAGMA journal_mode = MEMORY")
+    switched = not raw.in_transaction and _journal_mode(raw, "MEMORY")
 
     def restore():
         raw.execute(f"PRAGMA cache_size = {int(previous)}")
-        if not raw.in_transaction:
-            raw.execute(f"PRAGMA journal_mode = {mode}")
+        if switched and not raw.in_transaction:
+            # If another connection opened the file meanwhile this fails; every new
+            # connection sets WAL again (admin_app.database), so the next one does.
+            _journal_mode(raw, mode)
     return restore
+
+
+def _journal_mode(raw, mode: str) -> bool:
+    """Switch the journal mode without waiting: False when another connection has the
+    database open (the mode then stays as it was)."""
+    timeout = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        return raw.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0].lower() == mode.lower()
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(timeout)}")
