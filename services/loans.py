@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
 from admin_app.extensions import db
 from models import Extension, Installment, Loan, RateChange, Repayment
@@ -20,6 +22,27 @@ from services import BusinessError
 # 贷款通则 第十二条: short-term loans may be extended by at most the original term, medium-term
 # loans (1–5 years) by half of it, long-term loans by at most three years.
 SHORT_TERM_MONTHS, MEDIUM_TERM_MONTHS, LONG_TERM_EXTENSION_MONTHS = 12, 60, 36
+
+
+# Two staff changing one loan at once: the loan's version check lets the first through.
+CHANGED_MEANWHILE = "该贷款刚刚被他人修改,请核对最新的还款计划后重新办理。"
+
+
+def _claim(loan: Loan) -> None:
+    """Make this command's flush update the loan row even when no loan figure changes (a
+    repayment of interest only), so the loan's version check serialises every money
+    command on one loan: of two at once, the second is refused, never both applied."""
+    flag_modified(loan, "outstanding_principal")
+
+
+def _flush() -> None:
+    """Write what a command changed. When another user changed the loan since it was read
+    (its version moved on), the command is refused like any other rule, so every caller
+    shows the message instead of failing."""
+    try:
+        db.session.flush()
+    except StaleDataError as err:
+        raise BusinessError(CHANGED_MEANWHILE) from err
 
 
 # ---------------------------------------------------------------- input checks
@@ -103,12 +126,12 @@ def open_loan(*, customer, product, principal, rate=None, term_months, start_dat
                 days_overdue=0, overdue_principal=ZERO, overdue_interest=ZERO, penalty_interest=ZERO,
                 next_inspection_date=start_date + timedelta(days=product.inspection_interval_days))
     db.session.add(loan)
-    db.session.flush()
+    _flush()
     db.session.add_all(Installment(loan_id=loan.id, period=row.period, due_date=row.due_date,
                                    principal_due=row.principal, interest_due=row.interest,
                                    principal_paid=ZERO, interest_paid=ZERO, penalty_paid=ZERO,
                                    penalty_accrued=ZERO) for row in schedule)
-    db.session.flush()
+    _flush()
     db.session.expire(loan, ["installments"])
     return loan
 
@@ -178,7 +201,7 @@ def refresh_position(loan: Loan, as_of: date) -> Loan:
         loan.status = "extended"
     else:
         loan.status = "active"
-    db.session.flush()
+    _flush()
     return loan
 
 
@@ -219,7 +242,8 @@ def post_repayment(loan: Loan, amount, paid_on: date, operator=None) -> Repaymen
     loan.outstanding_principal = Decimal(loan.outstanding_principal) - allocation.principal
     if all(inst.paid_off_date is not None for inst in installments.values()):
         _settle(loan, paid_on)
-    db.session.flush()
+    _claim(loan)
+    _flush()
     if loan.status != "settled":
         refresh_position(loan, paid_on)
     return repayment
@@ -288,7 +312,7 @@ def change_rate(loan: Loan, new_rate, effective_date: date, reason: str, operato
                         effective_date=effective_date, reason=reason, operator_id=_operator_id(operator))
     db.session.add(change)
     loan.rate = new_rate
-    db.session.flush()
+    _flush()
     return change
 
 
@@ -306,7 +330,7 @@ def _write_rows(loan: Loan, rows: list[ScheduleRow]) -> None:
                                        penalty_accrued=ZERO))
         else:
             inst.due_date, inst.principal_due, inst.interest_due = row.due_date, row.principal, row.interest
-    db.session.flush()
+    _flush()
     db.session.expire(loan, ["installments"])
 
 
@@ -367,6 +391,6 @@ def extend_loan(loan: Loan, new_maturity: date, reason: str, operator, as_of: da
     loan.maturity_date = new_maturity
     loan.term_months = int(months_since(loan.start_date, new_maturity).to_integral_value(rounding="ROUND_CEILING"))
     loan.status = "extended"
-    db.session.flush()
+    _flush()
     refresh_position(loan, as_of)
     return extension

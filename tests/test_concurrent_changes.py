@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 import services.loans as loans_svc
-from models import Loan, RateChange
+from models import Loan, RateChange, Repayment
 from tests import book_factory as bf
-from views.contract_change import CHANGED_MEANWHILE
+from services.loans import CHANGED_MEANWHILE
 
 
 @pytest.fixture
@@ -52,3 +52,22 @@ def test_a_change_that_lost_the_race_is_refused_with_a_message(client_for, db, l
     fresh = db.session.get(Loan, loan.id)
     assert fresh.version == version and fresh.rate == Decimal("12")  # nothing of ours was kept
     assert db.session.scalar(select(func.count(RateChange.id))) == 0
+
+
+def test_a_repayment_that_lost_the_race_is_refused_with_a_message(client_for, db, loan, monkeypatch):
+    """Same for 还款记录: posting a repayment while another user changed the loan."""
+    apply_part = loans_svc._apply_part
+    loan_id, version = loan.id, loan.version
+
+    def racing(*args, **kwargs):
+        apply_part(*args, **kwargs)
+        db.session.execute(text("UPDATE loan SET version = version + 1 WHERE id = :id"), {"id": loan_id})
+
+    monkeypatch.setattr(loans_svc, "_apply_part", racing)
+    r = client_for("officer").post("/repayments/new/", data={
+        "loan": str(loan_id), "paid_on": date.today().isoformat(), "amount": "100.00"}, follow_redirects=True)
+    assert r.status_code == 200
+    assert CHANGED_MEANWHILE in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Loan, loan_id).version == version
+    assert db.session.scalar(select(func.count(Repayment.id))) == 0

@@ -1,13 +1,11 @@
 """Declarations several menu categories share: the loan list every loan screen starts from,
-and lookups for search forms."""
+search fields, AJAX lookups for foreign keys, and menu registration."""
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
-from sqlalchemy import and_, or_
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from admin_app.extensions import db
 from admin_app.screens import ScreenView, SearchField, loan_detail_link
-from models import Loan, LoanProduct
-from models import Customer, User
+from models import Customer, Loan, LoanProduct, User
 from models.enums import FIVE_CLASSES, LOAN_STATUSES, OPEN_LOAN_STATUSES, REPAYMENT_METHODS
 
 CLOSED_LOAN_STATUSES = tuple(s for s in LOAN_STATUSES if s not in OPEN_LOAN_STATUSES)

@@ -8,7 +8,6 @@ from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import DateField, DecimalField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -20,8 +19,6 @@ from services import BusinessError
 from views.common import LoanListView
 
 CENT = Decimal("0.01")
-# Two staff changing one loan at once: the loan's version check lets the first through.
-CHANGED_MEANWHILE = "该贷款刚刚被他人修改,请核对最新的还款计划后重新办理。"
 
 
 class RateChangeForm(FlaskForm):
@@ -101,9 +98,6 @@ class ContractChangeView(LoanListView):
             except BusinessError as err:
                 db.session.rollback()
                 flash(str(err), "error")
-            except StaleDataError:
-                db.session.rollback()
-                flash(CHANGED_MEANWHILE, "error")
         return self.render(f"contract/{template}_form.html", loan=loan, form=form, title=title,
                            return_url=url_for(".index_view"))
 
