@@ -3,6 +3,8 @@ foreign keys, so readers never block the daily job and a busy writer waits, not 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+CACHE_KIB = 65_536  # SQLite page cache per connection
+
 
 def is_sqlite(engine_or_conn) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
@@ -19,6 +21,6 @@ def configure_engine(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()

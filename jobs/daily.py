@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
+from admin_app.database import CACHE_KIB
 from models.enums import WARNING_KINDS
 from models.warning import JobRun
 from .lock import JobAlreadyRunning, exclusive_run
@@ -92,7 +93,6 @@ def _run_locked(engine: Engine, as_of: date, started: float) -> RunResult:
 
 
 JOB_CACHE_KIB = 1_000_000
-NORMAL_CACHE_KIB = 65_536  # admin_app.database
 
 
 def _run_steps(engine: Engine, as_of: date) -> dict:
@@ -118,7 +118,7 @@ def _run_steps(engine: Engine, as_of: date) -> dict:
         finally:
             if sql.is_sqlite:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                conn.exec_driver_sql(f"PRAGMA cache_size=-{NORMAL_CACHE_KIB}")
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
     return ctx.stats
 
 

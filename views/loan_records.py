@@ -81,7 +81,6 @@ class RepaymentView(LoanChildView):
     column_sortable_list = ("paid_on", "amount")
     column_export_list = column_list
     column_details_list = column_list
-    column_formatters_export = {"operator": lambda v, c, m, n: str(m.operator) if m.operator else ""}
     form_columns = ("loan", "paid_on", "amount")
     form_ajax_refs = {"loan": loan_ref(open_only=True)}
     form_args = {"loan": {"label": "贷款"}, "amount": {"validators": [POSITIVE]}}
