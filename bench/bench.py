@@ -228,19 +228,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_gunicorn(db_url: str, port: int) -> subprocess.Popen:
+    """The production server (2 sync workers, `wsgi:app`) on `db_url`, once it answers."""
+    env = dict(os.environ, DATABASE_URL=db_url, SECRET_KEY="bench-load", RUN_SCHEDULER_IN_DEV="0")
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                             "--timeout", "120", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2)
+            return proc
+        except OSError:  # not listening yet, or workers still loading
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
 def load_test(db_url, v, seconds=30, clients=8):
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=db_url, SECRET_KEY="bench-load")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
+    proc = start_gunicorn(db_url, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/login", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
         urls = ["/query_active/", f"/query_active/?q_customer={urllib.parse.quote(v['name'])}",
                 f"/query_active/?q_product={v['product']}", "/contract_change/",
                 f"/query_active/?q_loan_no={v['loan_no']}", "/warn_repayment_overdue/"]

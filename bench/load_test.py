@@ -17,7 +17,6 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ from datetime import date, datetime, timedelta
 import requests
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
-from bench.bench import OUT, ROOT, make_app, seed  # noqa: E402
+from bench.bench import OUT, make_app, seed, start_gunicorn  # noqa: E402
 
 # Thread accounts (several threads share an account); the order spreads the roles.
 ACCOUNTS = ("admin", "officer", "risk_checker", "risk_approver", "reviewer", "officer2",
@@ -76,7 +75,7 @@ def prepare(app, rng: random.Random) -> dict:
     from sqlalchemy import func, select
 
     from admin_app.extensions import db
-    from admin_app.seed.reviews import FINDINGS, _play, _stage_actor
+    from admin_app.seed.reviews import FINDINGS, _stage_actor
     from models import ApprovalStep, AuditLog, Installment, Loan, LoanProduct, RateChange, WriteOff
     from models.approval import WORKFLOWS
     from services import BusinessError, approvals, classification, inspection, writeoff
@@ -148,21 +147,6 @@ def prepare(app, rng: random.Random) -> dict:
         roles = {u.username: set(u.roles) for u in users.values()}
     return {"made": dict(made), "rate_loans": rate_loans, "names": names, "loan_nos": loan_nos,
             "products": products, "stages": stages, "marks": marks, "roles": roles}
-
-
-# ---- the server --------------------------------------------------------------------------
-def start_gunicorn(db_url: str, port: int) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=db_url, SECRET_KEY="bench-load", RUN_SCHEDULER_IN_DEV="0")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-                             "--timeout", "120", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
-    for _ in range(300):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/login", timeout=2)
-            return proc
-        except requests.RequestException:  # not listening yet, or workers still loading
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("gunicorn did not start")
 
 
 # ---- the users ---------------------------------------------------------------------------
