@@ -11,3 +11,13 @@ def test_reviewer_is_refused_bank_cards(client_for):
 def test_anonymous_is_sent_to_login(client_for):
     r = client_for().get("/bank_cards/")
     assert r.status_code == 302 and "/login" in r.location
+
+
+def test_the_app_serves_its_own_chinese_font(app):
+    """Pages read in Chinese on a browser without a Chinese system font: app.css names the
+    app's font, which is served from /static as WOFF2."""
+    client = app.test_client()
+    css = client.get("/static/app.css").get_data(as_text=True)
+    assert 'url("fonts/NotoSansSC-app.woff2")' in css and '"App Noto Sans SC"' in css
+    font = client.get("/static/fonts/NotoSansSC-app.woff2")
+    assert font.status_code == 200 and font.data[:4] == b"wOF2"
