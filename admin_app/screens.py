@@ -111,6 +111,14 @@ class PermissionMixin:
 
 
 
+class CountAtLeast(int):
+    """A list total that reached ScreenView.COUNT_CAP: the pager counts with the cap, the
+    page shows that there are more."""
+
+    def __str__(self) -> str:
+        return f"超过 {int(self):,}"
+
+
 class ScreenView(PermissionMixin, ExportMixin, ModelView):
     list_template = "admin/screen_list.html"
     page_size = 20
@@ -198,9 +206,39 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
             return None
         return self.get_query().filter(self.model.id == pk).one_or_none()
 
+    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+        """A column the user sorts by is followed by the id in the same direction: rows with
+        equal values keep one order, so paging neither repeats nor skips a row."""
+        query, joins = super()._apply_sorting(query, joins, sort_column, sort_desc)
+        if sort_column is not None:
+            query = query.order_by(self.model.id.desc() if sort_desc else self.model.id)
+        return query, joins
+
+    # Pages from this offset on select the page's ids first (from the index alone), then
+    # load and join only those rows: the database skips index entries, not joined rows.
+    DEFERRED_JOIN_OFFSET = 1000
+
+    def _apply_pagination(self, query, page, page_size):
+        size = self.page_size if page_size is None else page_size
+        if not (page and size) or page * size < self.DEFERRED_JOIN_OFFSET:
+            return super()._apply_pagination(query, page, page_size)
+        pk = self.model.id
+        ids = query.enable_eagerloads(False).with_entities(pk).limit(size).offset(page * size)
+        return query.filter(pk.in_(ids.scalar_subquery())).limit(size)
+
+    # Totals count at most this many rows: past it the list reads 「超过 100,000」 and the
+    # count costs a bounded index walk, not a scan of a million-row book.
+    COUNT_CAP = 100_000
+
     def get_count_query(self):
-        return self._apply_screen_filters(
-            self.session.query(func.count("*")).select_from(self.model), self.count_filters())
+        rows = self._apply_screen_filters(self.session.query(self.model.id), self.count_filters())
+        return self.session.query(func.count()).select_from(rows.limit(self.COUNT_CAP + 1).subquery())
+
+    def get_list(self, *args, **kwargs):
+        count, rows = super().get_list(*args, **kwargs)
+        if count is not None and count > self.COUNT_CAP:
+            count = CountAtLeast(self.COUNT_CAP)
+        return count, rows
 
     # ---- safe delete ---------------------------------------------------------------
     def delete_refusal(self, model) -> str | None:

@@ -1,7 +1,7 @@
 """Warnings filled by the daily job, the parameters admins set, and job run records."""
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, false, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
@@ -10,12 +10,24 @@ from .types import Money
 
 class Warning(db.Model):
     """One table for all six kinds. `subject_key` names what is warned about
-    (e.g. "inst:123"), so handling state carries over between refreshes."""
+    (e.g. "inst:123:2026-11-30"), so handling state carries over between refreshes.
+
+    The rows of the newest run are `is_current`; the daily job moves a still-current row
+    forward to the next day in place (as_of, days and amounts change, no indexed column
+    does), and a row no longer warned about stays behind as history (is_current false)."""
 
     __tablename__ = "warning"
     __table_args__ = (
-        Index("ix_warning_kind_asof", "kind", "as_of", "days", "id"),  # list order
-        Index("uq_warning_subject", "as_of", "kind", "subject_key", unique=True),
+        # List order: most urgent first. For current rows `days` is as_of - due_date, so
+        # days descending is due_date ascending — an order that does not move from one
+        # day to the next, so moving 1,500,000 rows forward rewrites none of this index.
+        Index("ix_warning_current_due", "kind", "is_current", "due_date", "id"),
+        # One current row per subject (history rows may repeat a subject).
+        Index("uq_warning_current_subject", "kind", "subject_key", unique=True,
+              sqlite_where=text("is_current = 1"), postgresql_where=text("is_current")),
+        # History rows by date, for pruning (current rows are not in it, so moves skip it).
+        Index("ix_warning_history", "as_of",
+              sqlite_where=text("is_current = 0"), postgresql_where=text("NOT is_current")),
         Index("ix_warning_kind_name", "kind", "customer_name"),
         Index("ix_warning_kind_loan_no", "kind", "loan_no"),
         # The daily job carries handling over from the newest handled row of a subject.
@@ -26,6 +38,7 @@ class Warning(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(24), nullable=False)
     as_of: Mapped[date] = mapped_column(Date, nullable=False)
+    is_current: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     subject_key: Mapped[str] = mapped_column(String(48), nullable=False)
     loan_id: Mapped[int | None] = mapped_column(ForeignKey("loan.id"), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))

@@ -1,5 +1,5 @@
 """Handling (跟进) of warnings the daily job produced: the state and a dated note, by whom
-and when. Only rows of the newest as-of date are handled; the job carries the handling over
+and when. Only current rows (those of the newest run) are handled; the job carries the handling over
 to the next day's rows of the same subject."""
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ HISTORY_MAX = 4000
 
 
 def latest_as_of(session: Session) -> date | None:
-    """The as-of date the warning screens show: that of the newest successful daily run."""
-    day = session.execute(select(func.max(JobRun.as_of)).where(
-        JobRun.job == "daily", JobRun.outcome == "ok")).scalar()
+    """The as-of date of the current warnings: that of the newest successful daily run."""
+    day = session.execute(select(JobRun.as_of).where(JobRun.job == "daily", JobRun.outcome == "ok")
+                          .order_by(JobRun.id.desc()).limit(1)).scalar()
     if day is None:
-        day = session.execute(select(func.max(Warning.as_of))).scalar()
+        day = session.execute(select(func.max(Warning.as_of)).where(Warning.is_current)).scalar()
     return day
 
 
@@ -37,7 +37,7 @@ def handle_warning(session: Session, warning: Warning, *, state: str, note: str,
         raise BusinessError("请填写跟进说明")
     if len(note) > NOTE_MAX:
         raise BusinessError(f"跟进说明不能超过 {NOTE_MAX} 字")
-    if warning.as_of != latest_as_of(session):
+    if not warning.is_current:
         raise BusinessError("这条预警不是最新一期的预警,请在最新预警中跟进")
     now = datetime.now()
     entry = f"[{now:%Y-%m-%d %H:%M} {user.display_name or user.username} {HANDLING_STATES[state]}] {note}"

@@ -144,7 +144,8 @@ def _receipt(ctx, n):
 
 
 def _warning(ctx, n):
-    return dict(kind="repayment_overdue", as_of=TODAY, subject_key=f"inst:{n}", customer_name="约束客户")
+    return dict(kind="repayment_overdue", as_of=TODAY, is_current=True, subject_key=f"inst:{n}",
+                customer_name="约束客户")
 
 
 # ---- the table ------------------------------------------------------------------------------
@@ -237,10 +238,11 @@ CASES = [
           accepted=[{"promised_amount": None}, {"promised_amount": D("0")}]),
     unique("collection.collection_no", Collection, _collection, ["collection_no"]),
     unique("receipt.stored_name", Receipt, _receipt, ["stored_name"]),
-    # Warnings: one row per subject, kind and as-of date.
-    unique("uq_warning_subject", Warning, _warning, ["as_of", "kind", "subject_key"],
-           accepted=[same("kind", "subject_key", as_of=date(2025, 3, 2)),
-                     same("as_of", "subject_key", kind="repayment_due")]),
+    # Warnings: one current row per subject and kind; history rows may repeat a subject.
+    unique("uq_warning_current_subject", Warning, _warning, ["kind", "subject_key"],
+           refused=[same("kind", "subject_key", as_of=date(2025, 3, 2))],
+           accepted=[same("kind", "subject_key", is_current=False),
+                     same("subject_key", kind="repayment_due")]),
     # Master data.
     unique("customer.id_number", Customer, _customer, ["id_number"]),
     unique("loan_product.code", LoanProduct, _product, ["code"]),

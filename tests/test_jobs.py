@@ -16,6 +16,7 @@ from jobs import daily, scheduler
 from jobs.daily import run_daily
 from jobs.lock import exclusive_run
 from models import CreditLine, Customer, JobRun, Loan, LoanProduct, Warning
+from services import BusinessError
 from services.warnings import handle_warning
 from tests.warning_book import AS_OF, Book, book, run  # noqa: F401 (book is a fixture)
 
@@ -235,6 +236,39 @@ def test_a_renamed_customer_gets_a_new_row_that_keeps_the_handling(db, book, use
                                                    Warning.as_of == AS_OF + timedelta(days=1))).one()
     assert new.id != w.id and new.customer_name == "刷新客户(更名)"
     assert (new.handling_state, new.note) == ("following", db.session.get(Warning, w.id).note)
+
+
+def current_rows(db):
+    return db.session.execute(select(Warning.kind, Warning.subject_key, Warning.as_of)
+                              .where(Warning.is_current).order_by(Warning.kind, Warning.subject_key)).all()
+
+
+def test_rows_no_longer_warned_about_stay_as_history_and_cannot_be_handled(db, book, users):
+    loan = _small_book(book)
+    run(db)
+    old = db.session.scalars(select(Warning).where(Warning.kind == "repayment_overdue")).one()
+    inst = loan.installments[0]
+    inst.principal_paid, inst.interest_paid, inst.paid_off_date = inst.principal_due, inst.interest_due, book.day(0)
+    db.session.commit()
+    result = run(db, AS_OF + timedelta(days=1))
+    assert result.changes["removed"] == 1
+    db.session.refresh(old)
+    assert (old.as_of, old.is_current) == (AS_OF, False)
+    rows = current_rows(db)
+    assert len(rows) == sum(result.rows.values()) and {r.as_of for r in rows} == {AS_OF + timedelta(days=1)}
+    with pytest.raises(BusinessError, match="不是最新一期"):
+        handle_warning(db.session, old, state="done", note="已还清", user=users["officer"])
+
+
+def test_a_run_for_an_earlier_date_makes_that_dates_rows_current(db, book):
+    _small_book(book)
+    first = run(db)
+    run(db, AS_OF + timedelta(days=3))
+    again = run(db, AS_OF)  # an operator re-runs a past business date
+    assert again.ok and again.rows == first.rows
+    rows = current_rows(db)
+    assert {r.as_of for r in rows} == {AS_OF}
+    assert len({(r.kind, r.subject_key) for r in rows}) == len(rows) == sum(first.rows.values())
 
 
 def test_readers_see_the_old_rows_while_a_run_is_refreshing(db, book, monkeypatch):

@@ -124,7 +124,7 @@ class OverdueCollectionView(CollectPagesMixin, LoanListView):
     column_labels = OWED_LABELS
     column_sortable_list = ("loan_no", "customer_name", "outstanding_principal", "days_overdue",
                             "five_class")
-    column_default_sort = ("days_overdue", True)
+    column_default_sort = [("days_overdue", True), ("id", True)]
     column_formatters = dict(money_formatters("outstanding_principal", "overdue_principal",
                                                "overdue_interest", "penalty_interest"), owed=owed_cell)
     column_formatters_export = {"owed": owed_export}

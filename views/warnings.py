@@ -11,6 +11,7 @@ from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy import true
 from sqlalchemy.orm import joinedload, lazyload
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -110,9 +111,10 @@ class WarningView(ScreenView):
     can_view_details = False
     column_choices = {"level": list(WARNING_LEVELS.items()),
                       "handling_state": list(HANDLING_STATES.items())}
-    column_sortable_list = ("customer_name", "loan_no", "due_date", "days", "amount", "level",
+    # Days are as_of - due_date on every current row: sorting by 到期日 is sorting by days.
+    column_sortable_list = ("customer_name", "loan_no", "due_date", "amount", "level",
                             "handling_state", "handled_at")
-    column_default_sort = [("days", True), ("id", True)]  # ix_warning_kind_asof, read backwards
+    column_default_sort = [("due_date", False), ("id", False)]  # ix_warning_current_due
     verbs = {"handle_view": "handle"}
     row_links = (
         RowLink("贷款详情", "loan_detail.index", lambda w: {"loan_id": w.loan_id},
@@ -122,7 +124,7 @@ class WarningView(ScreenView):
     )
 
     def base_filters(self) -> list:
-        return [Warning.kind == self.screen.kind, Warning.as_of == self.as_of()]
+        return [Warning.kind == self.screen.kind, Warning.is_current == true()]
 
     def as_of(self):
         # Read once per request: the list, its count and the page header all use it.

@@ -79,6 +79,27 @@ class Sql:
         return (f"CASE WHEN ({days}) > ({grace}) THEN ROUND(({principal}) * ({rate}) * (100 + ({markup}))"
                 f" * (({days}) - ({grace})) / 3600000, 2) ELSE 0 END")
 
+    @property
+    def without_rowid(self) -> str:
+        """A temp table looked up by its primary key alone is stored in that key's order."""
+        return " WITHOUT ROWID" if self.is_sqlite else ""
+
+    @property
+    def true(self) -> str:
+        return "1" if self.is_sqlite else "true"
+
+    @property
+    def false(self) -> str:
+        return "0" if self.is_sqlite else "false"
+
+    def is_true(self, column: str) -> str:
+        """A boolean column is true, written as the partial indexes on it are (SQLite keeps
+        booleans as 0/1; its planner uses a partial index only for the same term)."""
+        return f"{column} = 1" if self.is_sqlite else column
+
+    def is_false(self, column: str) -> str:
+        return f"{column} = 0" if self.is_sqlite else f"NOT {column}"
+
     def key(self, prefix: str, id_col: str, date_col: str) -> str:
         """A subject key such as 'inst:123:2024-05-01' (the date makes a renewed or
         rescheduled subject a new warning)."""

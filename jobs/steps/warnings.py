@@ -13,12 +13,15 @@ Rules (lead days are admin parameters, admin_app.settings "lead_days.<kind>"):
 or expired; 中 (2) when due today or within a third of the lead days; 低 (1) otherwise.
 
 Refresh, inside the job's one transaction (readers see the old set or the new one): the new
-rows are built in a temp table; the as-of date's rows are brought to them — rows no longer
-warned about deleted, still-current rows of the previous run moved forward to this date
-(same id, handling state and notes), changed rows updated, new rows inserted. A new row
-takes its handling state, note, handler and time from the newest earlier handled row of the
-same (kind, subject_key). A rerun for the same date writes nothing. Rows left behind at
-earlier dates are history: unhandled ones are pruned after KEEP_DAYS, handled ones kept."""
+rows are built in a temp table; the current rows (is_current, those of the previous run) are
+brought to them — a still-current row of an earlier date is moved forward to this date in
+place (same id, handling state and notes; only as_of, days, amounts and level change, none of
+them indexed), a row no longer warned about stays behind as history (is_current false), new
+subjects are inserted. A new row takes its handling state, note, handler and time from the
+newest earlier handled row of the same (kind, subject_key). A rerun for the same date updates
+changed rows in place, deletes rows no longer warned about and writes nothing when nothing
+changed. History rows: unhandled ones are pruned after KEEP_DAYS, handled ones kept.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -120,7 +123,7 @@ def run(ctx) -> None:
 
 def build_new_rows(ctx) -> None:
     ctx.sql.drop_temp(ctx.conn, "job_warning")
-    ctx.execute("""
+    ctx.execute(f"""
         CREATE TEMP TABLE job_warning (
             kind VARCHAR(24) NOT NULL, subject_key VARCHAR(48) NOT NULL,
             loan_id INTEGER, customer_id INTEGER, collateral_id INTEGER, credit_line_id INTEGER,
@@ -128,7 +131,7 @@ def build_new_rows(ctx) -> None:
             phone VARCHAR(20), contact_person VARCHAR(64), due_date DATE, days INTEGER NOT NULL,
             amount NUMERIC(18, 2), overdue_principal NUMERIC(18, 2), overdue_interest NUMERIC(18, 2),
             penalty_interest NUMERIC(18, 2), level INTEGER NOT NULL,
-            PRIMARY KEY (kind, subject_key))""")
+            PRIMARY KEY (kind, subject_key)){ctx.sql.without_rowid}""")
     for rule in rules(ctx.sql):
         names = list(rule.columns)
         inner = ", ".join(f"{expr} AS {name}" for name, expr in rule.columns.items())
@@ -160,60 +163,75 @@ def collect_handling(ctx) -> None:
                 AND n.as_of > w.as_of AND n.as_of < {as_of})""")
 
 
+def current_dates(ctx) -> set[str]:
+    """The as-of dates of the current rows, per kind from the list index (one row each)."""
+    dates = set()
+    for kind in WARNING_KINDS:
+        day = ctx.execute(f"SELECT as_of FROM warning WHERE kind = :kind AND {ctx.sql.is_true('is_current')} "
+                          f"LIMIT 1", kind=kind).scalar()
+        if day is not None:
+            dates.add(str(day))
+    return dates
+
+
 def refresh(ctx) -> dict:
-    """Bring the as-of date's rows to job_warning: delete what is no longer warned about,
-    move still-current rows of the previous run forward to this date (they keep their id and
-    handling), update changed rows, insert the rest carrying handling from job_carry."""
-    as_of = ctx.sql.date_param("as_of")
-    same_key = "w.kind = t.kind AND w.subject_key = t.subject_key"
-    content = ", ".join(f"{c} = t.{c}" for c in CONTENT_COLUMNS)
-    existing = ctx.execute(f"SELECT 1 FROM warning WHERE as_of = {as_of} LIMIT 1").first() is not None
-    previous = ctx.execute(f"SELECT MAX(as_of) FROM warning WHERE as_of < {as_of}").scalar()
+    """Bring the current rows to job_warning: on a rerun for the same date, delete what is
+    no longer warned about and update changed rows in place; rows of an earlier date are
+    moved forward (same id and handling) or, no longer warned about or with changed
+    descriptive columns (a renamed customer), left behind as history; then insert the rest,
+    carrying handling from job_carry."""
+    sql = ctx.sql
+    as_of = sql.date_param("as_of")
+    current = sql.is_true("warning.is_current")
+    same_key = "warning.kind = t.kind AND warning.subject_key = t.subject_key"
+    dates = current_dates(ctx)
+    today = ctx.as_of.isoformat()
     removed = updated = moved = 0
-    if existing:
-        removed = ctx.execute(f"""
-            DELETE FROM warning WHERE as_of = {as_of} AND NOT EXISTS (
-                SELECT 1 FROM job_warning t
-                WHERE t.kind = warning.kind AND t.subject_key = warning.subject_key)""").rowcount
+    if today in dates:
+        removed += ctx.execute(f"""
+            DELETE FROM warning WHERE {current} AND warning.as_of = {as_of}
+              AND NOT EXISTS (SELECT 1 FROM job_warning t WHERE {same_key})""").rowcount
         updated = ctx.execute(f"""
-            UPDATE warning SET {content}
+            UPDATE warning SET {", ".join(f"{c} = t.{c}" for c in CONTENT_COLUMNS)}
             FROM job_warning t
-            WHERE warning.as_of = {as_of} AND warning.kind = t.kind AND warning.subject_key = t.subject_key
+            WHERE {current} AND warning.as_of = {as_of} AND {same_key}
               AND ({" OR ".join(f"warning.{c} IS DISTINCT FROM t.{c}" for c in CONTENT_COLUMNS)})
         """).rowcount
-    if previous is not None:
-        # Only the columns that change from day to day are set, so the indexes on the
-        # descriptive columns are not rewritten; a row whose descriptive columns changed
-        # (a renamed customer) is not moved but inserted anew (handling comes via job_carry).
-        not_here = (f"AND NOT EXISTS (SELECT 1 FROM warning w WHERE w.as_of = {as_of} AND {same_key})"
-                    if existing else "")
+    if dates - {today}:
+        # Only as_of and the columns that change from day to day are set: no index holds
+        # them, so a move rewrites the row alone.
         moved = ctx.execute(f"""
             UPDATE warning SET as_of = {as_of}, {", ".join(f"{c} = t.{c}" for c in DAILY_COLUMNS)}
             FROM job_warning t
-            WHERE warning.as_of = {ctx.sql.date_param("previous")} AND warning.kind = t.kind
-              AND warning.subject_key = t.subject_key
+            WHERE {current} AND warning.as_of <> {as_of} AND {same_key}
               AND {" AND ".join(f"warning.{c} IS NOT DISTINCT FROM t.{c}" for c in STABLE_COLUMNS)}
-              {not_here}""", previous=previous).rowcount
-    not_there = (f"WHERE NOT EXISTS (SELECT 1 FROM warning w WHERE w.as_of = {as_of} AND {same_key})"
-                 if existing or moved else "")
+        """).rowcount
+        # What was not moved is no longer warned about, or is warned about with changed
+        # descriptive columns (inserted anew below): history either way.
+        removed += ctx.execute(f"""
+            UPDATE warning SET is_current = {sql.false}
+            WHERE {current} AND warning.as_of <> {as_of}""").rowcount
     inserted = ctx.execute(f"""
-        INSERT INTO warning (as_of, kind, subject_key, {", ".join(CONTENT_COLUMNS)}, {", ".join(HANDLING_COLUMNS)})
-        SELECT {as_of}, t.kind, t.subject_key, {", ".join("t." + c for c in CONTENT_COLUMNS)},
+        INSERT INTO warning (as_of, is_current, kind, subject_key, {", ".join(CONTENT_COLUMNS)},
+                             {", ".join(HANDLING_COLUMNS)})
+        SELECT {as_of}, {sql.true}, t.kind, t.subject_key, {", ".join("t." + c for c in CONTENT_COLUMNS)},
                COALESCE(c.handling_state, 'open'), c.note, c.handled_by_id, c.handled_at
         FROM job_warning t
         LEFT JOIN job_carry c ON c.kind = t.kind AND c.subject_key = t.subject_key
-        {not_there}
+        WHERE NOT EXISTS (SELECT 1 FROM warning w WHERE {sql.is_true("w.is_current")}
+                          AND w.kind = t.kind AND w.subject_key = t.subject_key)
         ORDER BY t.kind, t.subject_key""").rowcount
     return {"inserted": inserted, "moved": moved, "updated": updated, "removed": removed}
 
 
 def prune(ctx) -> int:
     before = ctx.sql.param(ctx.as_of - timedelta(days=KEEP_DAYS))
-    return ctx.execute(f"DELETE FROM warning WHERE as_of < {ctx.sql.date_param('before')} "
-                       f"AND handling_state = 'open'", before=before).rowcount
+    return ctx.execute(f"DELETE FROM warning WHERE {ctx.sql.is_false('is_current')} "
+                       f"AND as_of < {ctx.sql.date_param('before')} AND handling_state = 'open'",
+                       before=before).rowcount
 
 
 def count_rows(ctx) -> dict[str, int]:
-    rows = dict(ctx.execute(f"SELECT kind, COUNT(*) FROM warning WHERE as_of = "
-                            f"{ctx.sql.date_param('as_of')} GROUP BY kind").all())
+    rows = dict(ctx.execute(f"SELECT kind, COUNT(*) FROM warning WHERE {ctx.sql.is_true('is_current')} "
+                            f"GROUP BY kind").all())
     return {kind: int(rows.get(kind, 0)) for kind in WARNING_KINDS}
