@@ -107,6 +107,7 @@ def _register_security(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from admin_app.menu import cached_menu
     from admin_app.permissions import ROLES, allowed
 
     @app.context_processor
@@ -119,7 +120,7 @@ def _register_template_helpers(app: Flask) -> None:
         def can(endpoint, verb="view"):
             return allowed(current_user, endpoint, verb)
 
-        return {"current_user_role_labels": current_user_role_labels, "can": can}
+        return {"current_user_role_labels": current_user_role_labels, "can": can, "cached_menu": cached_menu}
 
 
 def _reject_nul_bytes() -> None:

@@ -226,9 +226,9 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
         ids = query.enable_eagerloads(False).with_entities(pk).limit(size).offset(page * size)
         return query.filter(pk.in_(ids.scalar_subquery())).limit(size)
 
-    # Totals count at most this many rows: past it the list reads 「超过 100,000」 and the
+    # Totals count at most this many rows: past it the list reads 「超过 10,000」 and the
     # count costs a bounded index walk, not a scan of a million-row book.
-    COUNT_CAP = 100_000
+    COUNT_CAP = 10_000
 
     def get_count_query(self):
         rows = self._apply_screen_filters(self.session.query(self.model.id), self.count_filters())

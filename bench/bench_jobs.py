@@ -31,18 +31,6 @@ def make_app(url: str):
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
 
 
-def fresh_schema(db, url: str) -> None:
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
-        db.engine.dispose()
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(path + suffix):
-                os.remove(path + suffix)
-    else:
-        db.drop_all()
-    db.create_all()
-
-
 def seed_with_demo_book(loans: int, seed: int, as_of: date) -> dict:
     from admin_app.extensions import db
     from admin_app.seed import book
@@ -170,7 +158,9 @@ def main() -> None:
 
     with app.app_context():
         if not args.reuse:
-            fresh_schema(db, url)
+            from bench.bench import fresh_database
+
+            fresh_database(db, url)
             t = time.perf_counter()
             generator = args.generator
             if generator == "seed":

@@ -21,3 +21,24 @@ def test_the_app_serves_its_own_chinese_font(app):
     assert 'url("fonts/NotoSansSC-app.woff2")' in css and '"App Noto Sans SC"' in css
     font = client.get("/static/fonts/NotoSansSC-app.woff2")
     assert font.status_code == 200 and font.data[:4] == b"wOF2"
+
+
+def test_the_menu_shows_each_role_its_own_screens_and_marks_the_current_one(client_for):
+    """The menu is rendered once per (roles, screen) and reused (admin_app.menu): a reused
+    menu must still be the user's own, with the screen being shown marked active."""
+    import re
+
+    def active(menu_html):
+        top = re.findall(r'<li class="active">\s*<a class="nav-link[^"]*" href="([^"]+)"', menu_html)
+        return top + re.findall(r'class="dropdown-item active[^"]*"\s+href="([^"]+)"', menu_html)
+
+    def menu(role, url):
+        page = client_for(role).get(url).get_data(as_text=True)
+        return page[page.index('id="admin-navbar-collapse"'):page.index('id="current-user"')]
+
+    for _ in range(2):  # the second round is served from the cache
+        admin, officer = menu("admin", "/bank_cards/"), menu("officer", "/bank_cards/")
+        assert "系统管理" in admin and "系统管理" not in officer
+        assert "客户银行卡账户管理" in officer and "五级分类审核" not in officer
+        assert active(officer) == ["/bank_cards/"]
+        assert active(menu("officer", "/contract_change/")) == ["/contract_change/"]

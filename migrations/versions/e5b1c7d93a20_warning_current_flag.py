@@ -1,7 +1,7 @@
 """warning current flag: the rows of the newest daily run are is_current, the list order
 index becomes (kind, is_current, due_date, id) and one current row per subject is unique, so
 the daily job moves a still-current warning to the next day without rewriting an index entry
-(1,000,000 loans: moving 1,390,000 warnings 15 s -> see bench/RESULTS.md)
+(1,000,000 loans: moving 1,390,000 warnings to the next day 15 s -> 4 s)
 
 Revision ID: e5b1c7d93a20
 Revises: c41d2b7e9a05
