@@ -112,11 +112,17 @@ class PermissionMixin:
 
 
 class CountAtLeast(int):
-    """A list total that reached ScreenView.COUNT_CAP: the pager counts with the cap, the
-    page shows that there are more."""
+    """A list total past ScreenView.COUNT_CAP. As a number it sizes the pager (up to the
+    page being shown, plus one more while pages are full, so paging on never dead-ends); as
+    text it reads 「超过 N」, N the cap or the rows on the pages before this one."""
+
+    def __new__(cls, pager_rows: int, known: int):
+        value = super().__new__(cls, pager_rows)
+        value.known = known
+        return value
 
     def __str__(self) -> str:
-        return f"超过 {int(self):,}"
+        return f"超过 {self.known:,}"
 
 
 class ScreenView(PermissionMixin, ExportMixin, ModelView):
@@ -234,10 +240,14 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
         rows = self._apply_screen_filters(self.session.query(self.model.id), self.count_filters())
         return self.session.query(func.count()).select_from(rows.limit(self.COUNT_CAP + 1).subquery())
 
-    def get_list(self, *args, **kwargs):
-        count, rows = super().get_list(*args, **kwargs)
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, rows = super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
         if count is not None and count > self.COUNT_CAP:
-            count = CountAtLeast(self.COUNT_CAP)
+            size = self.page_size if page_size is None else page_size
+            shown = len(rows) if execute else 0
+            before = (page or 0) * size  # rows on the pages before this one
+            pager_rows = max(self.COUNT_CAP, before + shown) + (size if size and shown == size else 0)
+            count = CountAtLeast(pager_rows, max(self.COUNT_CAP, before))
         return count, rows
 
     # ---- safe delete ---------------------------------------------------------------

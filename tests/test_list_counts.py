@@ -59,5 +59,11 @@ def test_a_total_past_the_cap_reads_more_than_the_cap(client_for, db, monkeypatc
     monkeypatch.setattr(ScreenView, "COUNT_CAP", 10)
     capped = client.get("/query_active/").get_data(as_text=True)
     assert "列表 (超过 10)" in capped
+    # Paging on past the cap never dead-ends: a full page offers the next one, and the total
+    # reads the rows known to exist.
+    monkeypatch.setattr(ScreenView, "page_size", 5)
+    deep = total // 5 - 2  # a full page past the cap, with one more full page after it
+    page = client.get(f"/query_active/?page={deep}").get_data(as_text=True)
+    assert f"列表 (超过 {deep * 5:,})" in page and f"?page={deep + 1}&" in page
     monkeypatch.setattr(ScreenView, "COUNT_CAP", total)
     assert f"列表 ({total})" in client.get("/query_active/").get_data(as_text=True)
