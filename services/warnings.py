@@ -1,6 +1,6 @@
 """Handling (跟进) of warnings the daily job produced: the state and a dated note, by whom
-and when. Only current rows (those of the newest run) are handled; the job carries the handling over
-to the next day's rows of the same subject."""
+and when. Only current rows (those of the newest run) are handled; the job carries the
+handling over to the next day's rows of the same subject."""
 from __future__ import annotations
 
 from datetime import date, datetime
