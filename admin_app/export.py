@@ -29,8 +29,9 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def neutralise(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula is prefixed with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Text a spreadsheet would run as a formula is prefixed with an apostrophe; anything
+    else (None, numbers) passes unchanged."""
+    if isinstance(value, str) and value and value[0] in FORMULA_START:
         return "'" + value
     return value
 
@@ -45,12 +46,6 @@ def cell(value: Any) -> Any:
     if isinstance(value, (Decimal, int, float, date, datetime)):
         return value
     return neutralise(str(value))
-
-
-def _text(value: str | None) -> str | None:
-    if value and value[0] in FORMULA_START:
-        return "'" + value
-    return value
 
 
 def _yes_no(value: bool | None) -> str | None:
@@ -71,7 +66,7 @@ def converter(expr, choices: dict | None) -> Callable[[Any], Any]:
     except (AttributeError, NotImplementedError):
         return cell
     if python_type is str:
-        return _text
+        return neutralise
     if python_type is bool:
         return _yes_no
     if python_type in (Decimal, int, float, date, datetime):

@@ -22,13 +22,8 @@ from datetime import date, timedelta
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
-OUT = os.path.join(ROOT, "bench", "out")
 
-
-def make_app(url: str):
-    from admin_app import create_app
-
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+from bench.bench import OUT, fresh_database, make_app  # noqa: E402
 
 
 def seed_with_demo_book(loans: int, seed: int, as_of: date) -> dict:
@@ -158,8 +153,6 @@ def main() -> None:
 
     with app.app_context():
         if not args.reuse:
-            from bench.bench import fresh_database
-
             fresh_database(db, url)
             t = time.perf_counter()
             generator = args.generator

@@ -56,19 +56,6 @@ def has_loans(app) -> bool:
         return db.session.execute(text("SELECT COUNT(*) FROM loan")).scalar() > 0
 
 
-def reset_migrations(app) -> None:
-    """bench.seed drops the models' tables; the migration stamp must go too, or `init-db`
-    believes the schema is current and creates nothing."""
-    from sqlalchemy import text
-
-    from admin_app.extensions import db
-
-    with app.app_context():
-        db.drop_all()
-        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        db.session.commit()
-
-
 def prepare(app, rng: random.Random) -> dict:
     """Fill every approval stage's queue (through the services, as staff would) and pick
     what the users will work on. Returns the work plan and the id marks before the run."""
@@ -399,7 +386,6 @@ def main():
     db_url = args.db or "sqlite:///" + os.path.join(OUT, "load.db")
     app = make_app(db_url)
     if args.reseed or not has_loans(app):
-        reset_migrations(app)
         secs = seed(app, args.loans, args.seed, date.today())
         print(f"seeded {args.loans:,} loans in {secs:.0f} s", flush=True)
     rng = random.Random(args.seed)

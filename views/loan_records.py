@@ -24,47 +24,58 @@ def loan_fields(join_via):
             SearchField("loan_no", "贷款编号", Loan.loan_no, join=(join_via,)))
 
 
+LOAN_LABELS = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称"}
+
+
+def loan_labels(**own: str) -> dict:
+    """Column labels of a screen whose rows belong to a loan: the loan's, then its own."""
+    return {**LOAN_LABELS, **own}
+
+
+def loan_form_args(**own: dict) -> dict:
+    """form_args with the loan picker labelled 贷款."""
+    return {"loan": {"label": LOAN_LABELS["loan"]}, **own}
+
+
 class LoanChildView(ScreenView):
-    """A record hanging on a loan: loan picked by AJAX, searched by 客户名称 / 贷款编号."""
+    """A record hanging on a loan: loan picked by AJAX, searched by 客户名称 / 贷款编号, a
+    贷款详情 link per row. Exports carry column_list (Flask-Admin's default)."""
 
     column_default_sort = ("id", True)
     form_ajax_refs = {"loan": loan_ref()}
+    row_links = (loan_detail_link(),)
 
 
 class CollateralView(DateRangeMixin, LoanChildView):
     column_list = ("loan.loan_no", "loan.customer_name", "kind", "description", "value", "registration_no",
                    "start_date", "expiry_date")
-    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "kind": "类型",
-                     "description": "抵质押物描述", "value": "评估价值", "registration_no": "登记证号",
-                     "start_date": "起始日", "expiry_date": "到期日"}
+    column_labels = loan_labels(kind="类型", description="抵质押物描述", value="评估价值",
+                                registration_no="登记证号", start_date="起始日", expiry_date="到期日")
     column_choices = {"kind": list(COLLATERAL_KINDS.items())}
     column_sortable_list = ("value", "start_date", "expiry_date")
-    column_export_list = column_list
     column_details_list = column_list
     form_columns = ("loan", "kind", "description", "value", "registration_no", "start_date", "expiry_date")
     form_choices = {"kind": list(COLLATERAL_KINDS.items())}
-    form_args = {"loan": {"label": "贷款"}, "value": {"validators": [NON_NEGATIVE]}}
+    form_args = loan_form_args(value={"validators": [NON_NEGATIVE]})
     search_fields = loan_fields(Collateral.loan) + (
         SearchField("kind", "类型", Collateral.kind, mode="choice", choices=COLLATERAL_KINDS),)
     delete_guards = (DeleteGuard(Warning, "collateral_id", "该抵质押物有预警记录"),)
-    row_links = (loan_detail_link(),)
 
 
 class GuarantorView(LoanChildView):
     column_list = ("loan.loan_no", "loan.customer_name", "kind", "name", "id_number", "phone", "guaranteed_amount")
-    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "kind": "担保人类型",
-                     "name": "担保人名称", "id_number": "证件号码", "phone": "联系电话", "guaranteed_amount": "担保金额"}
+    column_labels = loan_labels(kind="担保人类型", name="担保人名称", id_number="证件号码",
+                                phone="联系电话", guaranteed_amount="担保金额")
     column_choices = {"kind": list(GUARANTOR_TYPES.items())}
     column_sortable_list = ("name", "guaranteed_amount")
-    column_export_list = column_list
     column_details_list = column_list
     form_columns = ("loan", "kind", "name", "id_number", "phone", "guaranteed_amount")
     form_choices = {"kind": list(GUARANTOR_TYPES.items())}
-    form_args = {"loan": {"label": "贷款"}, "id_number": {"validators": [ResidentOrCreditCode()]},
-                 "phone": {"validators": [phone]}, "guaranteed_amount": {"validators": [NON_NEGATIVE]}}
+    form_args = loan_form_args(id_number={"validators": [ResidentOrCreditCode()]},
+                               phone={"validators": [phone]},
+                               guaranteed_amount={"validators": [NON_NEGATIVE]})
     search_fields = loan_fields(Guarantor.loan) + (SearchField("name", "担保人名称", Guarantor.name),)
     delete_guards = (DeleteGuard(Collection, "guarantor_id", "该担保人已有催收记录"),)
-    row_links = (loan_detail_link(),)
 
 
 # ---- repayments ---------------------------------------------------------------------
@@ -75,17 +86,14 @@ class RepaymentView(LoanChildView):
 
     column_list = ("loan.loan_no", "loan.customer_name", "paid_on", "amount", "penalty_part", "interest_part",
                    "principal_part", "operator")
-    column_labels = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "paid_on": "还款日期",
-                     "amount": "还款金额", "penalty_part": "冲抵罚息", "interest_part": "冲抵利息",
-                     "principal_part": "冲抵本金", "operator": "经办人"}
+    column_labels = loan_labels(paid_on="还款日期", amount="还款金额", penalty_part="冲抵罚息",
+                                interest_part="冲抵利息", principal_part="冲抵本金", operator="经办人")
     column_sortable_list = ("paid_on", "amount")
-    column_export_list = column_list
     column_details_list = column_list
     form_columns = ("loan", "paid_on", "amount")
     form_ajax_refs = {"loan": loan_ref(open_only=True)}
-    form_args = {"loan": {"label": "贷款"}, "amount": {"validators": [POSITIVE]}}
+    form_args = loan_form_args(amount={"validators": [POSITIVE]})
     search_fields = loan_fields(Repayment.loan)
-    row_links = (loan_detail_link(),)
 
     def create_model(self, form):
         from services.loans import post_repayment
