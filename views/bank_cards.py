@@ -15,7 +15,6 @@ class BankCardView(ScreenView):
     }
     column_details_list = ("customer.name", "bank_name", "branch", "account_name", "card_number",
                            "is_default", "note")
-    column_export_list = column_list
     column_sortable_list = ("customer.name", "bank_name", "is_default")
     column_default_sort = ("id", True)
     column_formatters = {"card_number": lambda v, c, m, n: m.masked_number}

@@ -30,7 +30,6 @@ class CustomerView(ScreenView):
     column_sortable_list = ("name", "phone")
     column_default_sort = ("id", True)
     column_details_list = column_list
-    column_export_list = column_list
     form_columns = ("kind", "name", "id_number", "phone", "contact_person", "address", "officer", "bank_cards")
     form_choices = {"kind": list(CUSTOMER_TYPES.items())}
     form_args = {"id_number": {"validators": [ResidentOrCreditCode()], "label": "证件号码",
@@ -86,7 +85,6 @@ class ProductView(ScreenView):
     column_choices = {"repayment_method": list(REPAYMENT_METHODS.items())}
     column_sortable_list = ("code", "name")
     column_default_sort = "code"
-    column_export_list = column_list
     form_columns = column_list
     form_choices = {"repayment_method": list(REPAYMENT_METHODS.items())}
     form_args = {
@@ -127,7 +125,6 @@ class LoanView(LoanListView):
 
     column_list = ("loan_no", "contract_no", "customer_name", "product.name", "principal", "rate",
                    "term_months", "start_date", "maturity_date", "outstanding_principal", "status", "five_class")
-    column_export_list = column_list
     search_fields = LoanListView.search_fields + (
         SearchField("status", "贷款状态", Loan.status, mode="choice", choices=LOAN_STATUSES),)
     form_columns = ("customer", "product", "principal", "rate", "term_months", "start_date", "officer",
@@ -193,7 +190,6 @@ class CreditLineView(DateRangeMixin, ScreenView):
                      "expiry_date": "到期日"}
     column_sortable_list = ("amount", "start_date", "expiry_date")
     column_default_sort = ("id", True)
-    column_export_list = column_list
     column_details_list = column_list
     form_columns = ("customer", "amount", "start_date", "expiry_date")
     form_ajax_refs = {"customer": customer_ref()}

@@ -106,7 +106,6 @@ class AuditLogView(ScreenView):
 
     column_list = ("at", "username", "action", "table_name", "record_id", "loan_id", "summary", "before", "after")
     column_details_list = column_list
-    column_export_list = column_list
     column_labels = {"at": "时间", "username": "操作人", "action": "操作", "table_name": "表", "record_id": "记录",
                      "loan_id": "贷款ID", "summary": "摘要", "before": "修改前", "after": "修改后"}
     column_choices = {"table_name": list(TABLE_LABELS.items()), "action": list(ACTION_LABELS.items())}
