@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from admin_app.export import ExportMixin
@@ -250,6 +251,57 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
             count = CountAtLeast(pager_rows, max(self.COUNT_CAP, before))
         return count, rows
 
+    def get_url(self, endpoint, **kwargs):
+        return fast_url_for(endpoint, kwargs)
+
+    # ---- rows ------------------------------------------------------------------------
+    # The row-actions cell is rendered once per page by Flask-Admin's own macros for this
+    # stand-in id (see screen_list.html), then copied into each row with the row's id.
+    ROW_PK = "\x00rowpk\x00"
+    ROW_PK_QUOTED = "%00rowpk%00"
+
+    @property
+    def pk_stand_in(self):
+        return _StandIn(self._primary_key, self.ROW_PK)
+
+    def row_cells(self, row, actions_cell: str, checkbox_title: str | None) -> Markup:
+        """One list row's cells, as Flask-Admin's list_row block renders them (selection
+        checkbox, row actions and links, each column's formatted value), built in Python:
+        a page of 20 rows is a third of the time the template's per-cell macros took."""
+        pk = str(escape(self.get_pk_value(row)))
+        out = []
+        if checkbox_title is not None:
+            out.append(f'<td><input type="checkbox" name="rowid" class="action-checkbox" value="{pk}" '
+                       f'title="{escape(checkbox_title)}" /></td>')
+        if self.column_display_actions:
+            out.append('<td class="list-buttons-column">')
+            out.append(actions_cell.replace(self.ROW_PK_QUOTED, pk).replace(self.ROW_PK, pk))
+            for link in self.row_links:
+                url = link.url(row, self)
+                if url:
+                    out.append(f'<a class="btn btn-link btn-sm p-0 ml-1 row-link" href="{escape(url)}">'
+                               f'{escape(link.label)}</a>')
+            out.append("</td>")
+        for c, _name in self._list_columns:
+            out.append(f'<td class="col-{c}">{escape(self._cell_value(row, c))}</td>')
+        return Markup("".join(out))
+
+    def _cell_value(self, row, name):
+        """Flask-Admin's _get_list_value (column formatter, choices, then the first type
+        formatter the value is an instance of), with the type formatter looked up once per
+        value type instead of by a scan of the formatters for every cell."""
+        fmt = self.column_formatters.get(name)
+        value = fmt(self, None, row, name) if fmt is not None else self._get_field_value(row, name)
+        choices = self._column_choices_map.get(name)
+        if choices:
+            return choices.get(value) or value
+        by_type = self.__dict__.setdefault("_type_formatter_of", {})
+        kind = type(value)
+        if kind not in by_type:
+            by_type[kind] = next((f for t, f in self.column_type_formatters.items() if isinstance(value, t)), None)
+        type_fmt = by_type[kind]
+        return value if type_fmt is None else type_fmt(self, value, name)
+
     # ---- safe delete ---------------------------------------------------------------
     def delete_refusal(self, model) -> str | None:
         """The message why `model` may not be deleted, or None."""
@@ -296,6 +348,53 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
         return super().handle_view_exception(exc)
 
 
+def request_cache() -> dict:
+    """A dict that lives as long as the current request. Not flask.g: an app context may
+    outlive the requests made in it (tests, scripts), and g with it."""
+    return request.__dict__.setdefault("_postloan_cache", {})
+
+
+class _StandIn:
+    """A row standing in for every row of a page: only its primary key is read."""
+
+    def __init__(self, attr: str, value: str):
+        setattr(self, attr, value)
+
+
+# Ints stand in for a link's integer arguments while its URL is built once per request.
+_URL_MARK = 10 ** 30
+
+
+def fast_url_for(endpoint: str, args: dict) -> str:
+    """url_for(endpoint, **args), building the URL once per request for each endpoint and
+    set of non-integer arguments, then filling in the integers (ids, page and sort numbers):
+    a list page asked for 60 URLs differing only in those, a fifth of its time."""
+    ints = sorted(k for k, v in args.items() if type(v) is int)
+    try:
+        key = (endpoint, tuple(ints), tuple(sorted((k, v) for k, v in args.items() if k not in ints)))
+        hash(key)
+    except TypeError:
+        return url_for(endpoint, **args)
+    if endpoint == "static" or endpoint.endswith(".static"):
+        # A static file's URL is the same for every request to this deployment.
+        cache, key = current_app.extensions.setdefault("postloan_static_urls", {}), (request.script_root, key)
+    else:
+        cache = request_cache().setdefault("fast_urls", {})
+    template = cache.get(key)
+    if template is None:
+        marks = {k: str(_URL_MARK + i) for i, k in enumerate(ints)}
+        built = url_for(endpoint, **{**args, **{k: int(m) for k, m in marks.items()}})
+        # A mark must occur once, where the id goes; otherwise build every row's URL itself.
+        usable = all(built.count(m) == 1 for m in marks.values())
+        template = cache[key] = (built, marks) if usable else None
+    if template is None:
+        return url_for(endpoint, **args)
+    url, marks = template
+    for k, m in marks.items():
+        url = url.replace(m, str(args[k]))
+    return url
+
+
 @dataclass
 class RowLink:
     """A link shown in each row: to another screen's endpoint, or to a custom endpoint of
@@ -314,9 +413,12 @@ class RowLink:
             key, target = view.endpoint, view.endpoint + self.endpoint
         else:
             key, target = self.endpoint.split(".", 1)[0], self.endpoint
-        if not allowed(current_user, key, self.verb):
+        permitted = request_cache().setdefault("row_links_allowed", {})
+        if (key, self.verb) not in permitted:
+            permitted[key, self.verb] = allowed(current_user, key, self.verb)
+        if not permitted[key, self.verb]:
             return None
-        return url_for(target, **self.args(row))
+        return fast_url_for(target, self.args(row))
 
 
 def loan_detail_link(get_loan_id=lambda row: row.loan_id) -> RowLink:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
@@ -17,7 +17,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from admin_app.extensions import db
-from admin_app.screens import RowLink, ScreenView, SearchField
+from admin_app.screens import RowLink, ScreenView, SearchField, request_cache
 from admin_app.settings import PARAMS_BY_KEY, get_int
 from models import Collateral, Warning
 from models.enums import HANDLING_STATES, WARNING_KINDS, WARNING_LEVELS
@@ -128,9 +128,10 @@ class WarningView(ScreenView):
 
     def as_of(self):
         # Read once per request: the list, its count and the page header all use it.
-        if "warning_as_of" not in g:
-            g.warning_as_of = latest_as_of(db.session)
-        return g.warning_as_of
+        cache = request_cache()
+        if "warning_as_of" not in cache:
+            cache["warning_as_of"] = latest_as_of(db.session)
+        return cache["warning_as_of"]
 
     def get_query(self):
         query = super().get_query()
