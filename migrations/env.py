@@ -95,16 +95,51 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    sqlite = connectable.dialect.name == "sqlite" and connectable.url.database not in (None, "", ":memory:")
+    if sqlite:
+        connectable = _sqlite_migration_engine(connectable)
 
     with connectable.connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            # SQLite can run DDL inside a transaction; Alembic assumes it cannot.
+            **({"transactional_ddl": True} if sqlite else {}),
             **conf_args
         )
 
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left rows with dangling foreign keys: {broken[:5]}")
+    if sqlite:
+        connectable.dispose()
+
+
+def _sqlite_migration_engine(app_engine):
+    """A connection of its own for migrating a SQLite file, following SQLite's procedure for
+    altering tables: foreign keys off (a batch migration copies, drops and renames a table
+    that others reference), every statement, DDL included, in one transaction we begin and
+    end ourselves (the sqlite3 module would run DDL outside it), every key checked before
+    commit. A failed upgrade leaves the database as it was, with no half-built table."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(app_engine.url, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # no implicit BEGIN/COMMIT from the driver
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+        dbapi_conn.execute("PRAGMA foreign_keys=OFF")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
 
 
 if context.is_offline_mode():

@@ -18,6 +18,10 @@ class Loan(db.Model):
         CheckConstraint("outstanding_principal >= 0", name="ck_loan_outstanding_nonneg"),
         CheckConstraint("rate > 0 AND rate < 100", name="ck_loan_rate_range"),
         CheckConstraint("five_class BETWEEN 1 AND 5", name="ck_loan_five_class"),
+        CheckConstraint("term_months > 0", name="ck_loan_term_positive"),
+        CheckConstraint("maturity_date > start_date", name="ck_loan_dates"),
+        CheckConstraint("days_overdue >= 0 AND overdue_principal >= 0 AND overdue_interest >= 0 "
+                        "AND penalty_interest >= 0", name="ck_loan_overdue_nonneg"),
         Index("ix_loan_status_id", "status", "id"),
         Index("ix_loan_customer_name", "customer_name", "id"),
         # Screens search a name / loan-number prefix within a status: without these the planner
@@ -170,6 +174,8 @@ class Repayment(db.Model):
     __tablename__ = "repayment"
     __table_args__ = (
         CheckConstraint("amount > 0", name="ck_repayment_amount_positive"),
+        CheckConstraint("penalty_part >= 0 AND interest_part >= 0 AND principal_part >= 0",
+                        name="ck_repayment_parts_nonneg"),
         Index("ix_repayment_loan_date", "loan_id", "paid_on"),
     )
 

@@ -1,5 +1,5 @@
 """Loan products configured by admins."""
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.extensions import db
@@ -8,6 +8,13 @@ from .types import Rate
 
 class LoanProduct(db.Model):
     __tablename__ = "loan_product"
+    __table_args__ = (
+        CheckConstraint("min_rate > 0 AND min_rate <= default_rate AND default_rate <= max_rate "
+                        "AND max_rate < 100", name="ck_product_rate_range"),
+        CheckConstraint("min_term > 0 AND min_term <= max_term", name="ck_product_term_range"),
+        CheckConstraint("penalty_markup >= 0 AND grace_days >= 0 AND inspection_interval_days > 0",
+                        name="ck_product_terms_nonneg"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
