@@ -176,6 +176,9 @@ class Repayment(db.Model):
         CheckConstraint("amount > 0", name="ck_repayment_amount_positive"),
         CheckConstraint("penalty_part >= 0 AND interest_part >= 0 AND principal_part >= 0",
                         name="ck_repayment_parts_nonneg"),
+        # The parts add up to the amount, to the cent (SQLite keeps NUMERIC as floating point).
+        CheckConstraint("ABS(amount - penalty_part - interest_part - principal_part) < 0.005",
+                        name="ck_repayment_parts_sum"),
         Index("ix_repayment_loan_date", "loan_id", "paid_on"),
     )
 

@@ -1,7 +1,8 @@
 """money check constraints: products keep min rate <= default <= max and min term <= max
 term; loans have a positive term, mature after they start and never carry negative overdue
-figures; a repayment's penalty, interest and principal parts are never negative. The forms
-already refuse such values; these make the database refuse them too.
+figures; a repayment's penalty, interest and principal parts are never negative and add up
+to its amount. The forms and services already refuse such values; these make the database
+refuse them too.
 
 Revision ID: f3a8d2c6b1e4
 Revises: e5b1c7d93a20
@@ -31,6 +32,7 @@ CHECKS = {
     ),
     'repayment': (
         ('ck_repayment_parts_nonneg', 'penalty_part >= 0 AND interest_part >= 0 AND principal_part >= 0'),
+        ('ck_repayment_parts_sum', 'ABS(amount - penalty_part - interest_part - principal_part) < 0.005'),
     ),
 }
 
