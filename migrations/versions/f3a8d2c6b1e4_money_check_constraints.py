@@ -43,6 +43,7 @@ def upgrade():
         with op.batch_alter_table(table) as batch_op:
             for name, condition in checks:
                 batch_op.create_check_constraint(name, condition)
+    _restore_statistics()
 
 
 def downgrade():
@@ -50,3 +51,12 @@ def downgrade():
         with op.batch_alter_table(table) as batch_op:
             for name, _ in checks:
                 batch_op.drop_constraint(name, type_='check')
+    _restore_statistics()
+
+
+def _restore_statistics():
+    """A rebuilt SQLite table has lost its planner statistics (dropped with the old table):
+    without them the daily job at 1,000,000 loans took 51 s instead of 25 s."""
+    if op.get_bind().dialect.name == 'sqlite':
+        for table in CHECKS:
+            op.execute(f'ANALYZE {table}')
