@@ -11,6 +11,7 @@ from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import and_
 from wtforms import DateField, DateTimeLocalField, DecimalField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -155,7 +156,7 @@ class GuarantorCollectionView(CollectPagesMixin, ScreenView):
     column_default_sort = ("id", True)
     column_formatters = dict(money_formatters("guaranteed_amount", "loan.outstanding_principal"), owed=owed_cell)
     column_formatters_export = {"owed": owed_export}
-    search_fields = (customer_name_field(), loan_no_field())
+    search_fields = (customer_name_field(join=(Guarantor.loan,)), loan_no_field(join=(Guarantor.loan,)))
     row_links = (
         RowLink("借款信息", ".loan_info", lambda g: {"id": g.id}),
         RowLink("催收", ".collect", lambda g: {"id": g.id}, verb="collect"),
@@ -163,11 +164,11 @@ class GuarantorCollectionView(CollectPagesMixin, ScreenView):
         loan_detail_link(lambda g: g.loan_id),
     )
 
-    def base_joins(self) -> tuple:
-        return (Guarantor.loan,)
-
     def base_filters(self) -> list:
-        return collection_service.overdue_loan_filters()
+        # Guarantors newest first, each checked against its loan by key: a page stops after
+        # 20 matches instead of joining and sorting the guarantors of every overdue loan
+        # (1,000,000 loans: 735 ms -> see bench/RESULTS.md).
+        return [Guarantor.loan.has(and_(*collection_service.overdue_loan_filters()))]
 
     def scope(self, row):
         return row.loan, row

@@ -78,8 +78,9 @@ STATE_COLUMNS = ("status", "suggested_class", "next_inspection_date")
 def update_loans(ctx) -> int:
     """Compare every open loan's new position with the stored one once (job_position holds
     the loans that differ), then write in two statements: loans whose state columns did not
-    change get only the day-to-day figures — a write that touches none of the status
-    indexes (four of the loan table's indexes hold status) — the rest get every column."""
+    change get only the day-to-day figures — a write that rewrites one index entry (the
+    overdue-days one, ix_loan_status_days) instead of every index holding status — the rest
+    get every column."""
     sql = ctx.sql
     limits = Thresholds(*(ctx.params[THRESHOLD_KEYS[c]] for c in (ATTENTION, SUBSTANDARD, DOUBTFUL, LOSS)))
     next_inspection = sql.add_days("COALESCE(l.last_inspection_date, l.start_date)",
