@@ -1,5 +1,5 @@
 """CLI commands of SPEC §5: `flask --app wsgi init-db | seed-demo | create-user | run-jobs |
-scheduler | backup`."""
+scheduler | backup | snapshot`."""
 import time
 from datetime import date
 
@@ -99,7 +99,27 @@ def backup_command(target):
     click.echo(f"备份完成: {path}")
 
 
+@click.command("snapshot")
+@click.option("--month-end", "month_end", default=None, help="重算该月末的快照 YYYY-MM-DD")
+@click.option("--last", "last", default=0, type=int, help="重算最近 N 个已过去的月末")
+@with_appcontext
+def snapshot_command(month_end, last):
+    """按历史记录重算月末快照(五级分类统计、迁徙、账龄的数据来源)。"""
+    from services import BusinessError
+    from services.snapshots import rebuild, rebuild_last, today
+
+    if not month_end and not last:
+        raise click.UsageError("请给出 --month-end YYYY-MM-DD 或 --last N")
+    try:
+        results = [rebuild(date.fromisoformat(month_end), "命令行")] if month_end else \
+            rebuild_last(last, today(), "命令行")
+    except (BusinessError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for result in results:
+        click.echo(result.describe())
+
+
 def register_cli(app) -> None:
     for cmd in (init_db_command, create_user_command, seed_demo_command, run_jobs_command,
-                scheduler_command, backup_command):
+                scheduler_command, backup_command, snapshot_command):
         app.cli.add_command(cmd)

@@ -10,3 +10,4 @@ from .review import Interview, Inspection, ClassificationChange, WriteOff, Appro
 from .collection import Collection, Receipt  # noqa: F401
 from .warning import Warning, Setting, JobRun  # noqa: F401
 from .audit import AuditLog  # noqa: F401
+from .snapshot import PortfolioSnapshot, SnapshotMonth  # noqa: F401

@@ -4,7 +4,8 @@ Steps run in order; each lives in its own module beside this one:
 accounts (demo users) -> book (customers, products, loans, schedules, repayments,
 guarantors, collateral, credit lines, rate changes, extensions) -> daily job for the
 as-of date (states, warnings) -> reviews (inspections, classification changes,
-write-offs at every stage) -> collections (records of every method, receipts)."""
+write-offs at every stage) -> collections (records of every method, receipts) -> daily job
+-> month-end snapshots of the last 12 month-ends (rebuilt from the book's dated records)."""
 import importlib
 from datetime import date
 
@@ -32,6 +33,7 @@ def seed_demo(loans: int = 2000, seed: int = 42, as_of: date | None = None) -> d
     # The book step writes each loan's position as of the date itself; the job (run once, at
     # the end) recomputes them authoritatively and fills the warning lists.
     _run_daily_job(as_of, summary)
+    _write_snapshots(as_of, summary)
     analyze()
     return summary
 
@@ -60,3 +62,18 @@ def _run_daily_job(as_of: date, summary: dict) -> None:
         return
     result = run_daily(as_of)
     summary["daily_job"] = getattr(result, "outcome", "ok")
+
+
+SNAPSHOT_MONTHS = 12
+
+
+def _write_snapshots(as_of: date, summary: dict) -> None:
+    """The last 12 month-ends; when as_of is itself a month-end the daily job wrote it."""
+    from jobs.steps.snapshot import last_month_ends
+    from services.snapshots import rebuild
+
+    rows = 0
+    for day in last_month_ends(as_of, SNAPSHOT_MONTHS):
+        if day < as_of:
+            rows += rebuild(day, "演示数据", as_of=as_of).rows
+    summary["snapshot_rows"] = rows

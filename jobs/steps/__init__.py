@@ -49,6 +49,6 @@ def read_params(conn: Connection) -> dict[str, int]:
 
 
 def steps():
-    from . import positions, warnings
+    from . import positions, snapshot, warnings
 
-    return (positions.run, warnings.run)
+    return (positions.run, warnings.run, snapshot.run)
