@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sets everything up on SQLite and runs the app with a demo book:
 #   bash run-demo.sh            (LOANS=20000 bash run-demo.sh for a bigger book)
+# Packages go into the project environment .venv (made with $PYTHON, else python3).
 set -euo pipefail
 cd "$(dirname "$0")"
-PY=${PYTHON:-python3}
-$PY -m pip install -q -r requirements.txt
+. scripts/venv.sh
+ensure_venv requirements.txt
 export FLASK_APP=wsgi
 if [ ! -f instance/postloan.db ]; then
   flask --app wsgi init-db

@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite: on SQLite, then again on PostgreSQL.
 #   bash run-tests.sh           (PG_TEST_URL=postgresql://user@host:5432/db to point elsewhere)
+# Python packages go into the project environment .venv (made with $PYTHON, else python3);
+# as root it installs the Debian packages the tests drive (chromium, CJK fonts).
 set -euo pipefail
 cd "$(dirname "$0")"
-PY=${PYTHON:-python3}
-$PY -m pip install -q -r requirements.txt
-if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+. scripts/venv.sh
+ensure_venv requirements-dev.txt
+
+apt_install() {  # apt_install PACKAGE... (root only; otherwise say what is missing)
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
   else
-    echo "需要 Debian 的 chromium 包来运行浏览器测试: sudo apt-get install chromium" >&2
+    echo "测试需要 Debian 软件包 / tests need Debian packages: sudo apt-get install $*" >&2
     exit 1
   fi
+}
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  apt_install chromium fonts-noto-cjk
 fi
 PG_URL=${PG_TEST_URL:-postgresql://postgres@127.0.0.1:5432/test}
 
 echo "== SQLite =="
-$PY -m pytest -n 2 "$@"
+python -m pytest -n 2 "$@"
 
 echo "== PostgreSQL (${PG_URL}) =="
-if $PY - "$PG_URL" <<'PYEOF'
+if python - "$PG_URL" <<'PYEOF'
 import sys
 import sqlalchemy
 try:
@@ -29,8 +35,8 @@ except Exception as exc:
     sys.exit(1)
 PYEOF
 then
-  TEST_DATABASE_URL="$PG_URL" $PY -m pytest -n 2 "$@"
+  TEST_DATABASE_URL="$PG_URL" python -m pytest -n 2 "$@"
 else
   # Without a server the PostgreSQL suite reports itself skipped, never silently passed.
-  $PY -m pytest -rs tests/test_postgres.py
+  python -m pytest -rs tests/test_postgres.py
 fi

@@ -36,6 +36,8 @@ class Config:
     FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "0") == "1"
     RATELIMIT_HEADERS_ENABLED = True
     TESTING = False
+    # werkzeug's method name; only the test suite lowers it (see tests/conftest.py).
+    PASSWORD_HASH_METHOD = "scrypt"
 
 
 class ProductionConfig(Config):

@@ -1,12 +1,21 @@
 """Staff accounts and their roles."""
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from admin_app.extensions import db
+
+
+def password_hash_method() -> str:
+    """scrypt unless the app's PASSWORD_HASH_METHOD says otherwise (the test suite uses a
+    one-round hash so that a test's seven demo accounts cost microseconds, not a second)."""
+    if has_app_context():
+        return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    return "scrypt"
 
 
 class User(UserMixin, db.Model):
@@ -39,7 +48,7 @@ class User(UserMixin, db.Model):
         return bool(self.active)
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -44,6 +44,9 @@ def app(database_url, tmp_path_factory):
         "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
         "SECRET_KEY": "test-secret",
         "RATELIMIT_ENABLED": False,
+        # One pbkdf2 round: the demo accounts made for every test cost microseconds, not the
+        # ~0.9 s that seven scrypt hashes take (tests that time hashing set scrypt themselves).
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
     })
     with app.app_context():
         _db.drop_all()

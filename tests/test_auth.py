@@ -29,9 +29,16 @@ def test_account_locks_after_repeated_failures_even_with_right_password(client_f
     assert r.status_code == 200 and BAD_LOGIN in r.get_data(as_text=True)
 
 
-def test_passwords_are_hashed_with_scrypt(db):
+def test_passwords_are_hashed_with_scrypt(db, app, monkeypatch):
+    # The suite lowers the hash cost for speed; the configuration every deployment uses is scrypt.
+    from admin_app.config import Config, ProductionConfig
+
+    assert Config.PASSWORD_HASH_METHOD == ProductionConfig.PASSWORD_HASH_METHOD == "scrypt"
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", Config.PASSWORD_HASH_METHOD)
     user = db.session.query(User).filter_by(username="admin").one()
+    user.set_password("demo12345")
     assert user.password_hash.startswith("scrypt:") and "demo12345" not in user.password_hash
+    assert user.check_password("demo12345")
 
 
 def test_next_parameter_only_redirects_inside_the_app(app):
