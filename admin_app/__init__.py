@@ -16,6 +16,14 @@ def create_app(config: dict | None = None, config_name: str | None = None) -> Fl
     app.config.from_object(load_config(config_name))
     if config:
         app.config.update(config)
+    if app.config.get("PRODUCTION"):
+        from admin_app.config import check_production
+
+        check_production(app.config)  # before anything is opened or registered
+    if isinstance(app.config.get("TRUSTED_PROXIES"), str):
+        from admin_app.login_throttle import parse_trusted_proxies
+
+        app.config["TRUSTED_PROXIES"] = parse_trusted_proxies(app.config["TRUSTED_PROXIES"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][10:]) or ".", exist_ok=True)
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
@@ -36,11 +44,17 @@ def create_app(config: dict | None = None, config_name: str | None = None) -> Fl
         from admin_app import audit
 
         audit.install(db.session)
+        from admin_app import sessions
+
+        sessions.install(db.session)
 
     _register_security(app)
     from admin_app.auth import bp as auth_bp
 
     app.register_blueprint(auth_bp)
+    from admin_app.auth import require_own_password
+
+    app.before_request(require_own_password)
     _register_admin(app)
     _register_template_helpers(app)
     _register_error_pages(app)
@@ -123,6 +137,16 @@ def _register_template_helpers(app: Flask) -> None:
         return {"current_user_role_labels": current_user_role_labels, "can": can, "cached_menu": cached_menu}
 
 
+def _no_store_for_staff(response):
+    """Pages and exports for a logged-in user carry personal data: no cache may keep them."""
+    from flask import request
+
+    if request.endpoint not in (None, "static", "admin.static") and current_user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
 def _reject_nul_bytes() -> None:
     """No legitimate form or query value carries a NUL byte; PostgreSQL cannot store one."""
     from flask import abort, request
@@ -134,6 +158,7 @@ def _reject_nul_bytes() -> None:
 
 def _register_error_pages(app: Flask) -> None:
     app.before_request(_reject_nul_bytes)
+    app.after_request(_no_store_for_staff)
     messages = {403: "您没有权限访问此页面。", 404: "页面不存在。", 413: "上传的文件过大。",
                 400: "请求无效(可能是页面已过期,请刷新后重试)。", 500: "服务器内部错误,请稍后重试。"}
 

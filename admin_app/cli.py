@@ -6,7 +6,6 @@ from datetime import date
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from admin_app.extensions import db
 from admin_app.permissions import ROLES
@@ -35,11 +34,14 @@ def init_db_command():
 @with_appcontext
 def create_user_command(username, roles, password, display_name):
     """创建员工账户(可多个 --role)。"""
+    from admin_app.auth import find_user
+    from admin_app.passwords import password_problems
     from models.user import User
 
-    if len(password) < 8:
-        raise click.BadParameter("密码至少 8 位", param_hint="--password")
-    user = db.session.execute(select(User).where(User.username == username)).scalar()
+    problems = password_problems(password, username)
+    if problems:
+        raise click.BadParameter(";".join(problems), param_hint="--password")
+    user = find_user(username)
     if user is None:
         user = User(username=username)
         db.session.add(user)

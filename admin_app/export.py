@@ -24,6 +24,10 @@ from admin_app.xlsx_stream import stream_xlsx
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_START = frozenset("".join(FORMULA_PREFIXES))
+# Spreadsheets also read full-width ＝＋－＠ as formula characters (IME input), and skip
+# leading spaces and line breaks before one.
+FORMULA_CHARS = frozenset("=+-@＝＋－＠")
+LEADING_BLANKS = " \t\r\n\u3000\xa0"
 CHUNK_ROWS = 5000
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -31,8 +35,12 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def neutralise(value: Any) -> Any:
     """Text a spreadsheet would run as a formula is prefixed with an apostrophe; anything
     else (None, numbers) passes unchanged."""
-    if isinstance(value, str) and value and value[0] in FORMULA_START:
-        return "'" + value
+    if isinstance(value, str) and value:
+        if value[0] in FORMULA_START:
+            return "'" + value
+        stripped = value.lstrip(LEADING_BLANKS)
+        if stripped and stripped[0] in FORMULA_CHARS:
+            return "'" + value
     return value
 
 

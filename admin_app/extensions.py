@@ -1,7 +1,6 @@
 """Flask extension singletons, initialised by the app factory."""
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -18,4 +17,14 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+
+
+def _client_address() -> str:
+    from admin_app.login_throttle import client_address
+
+    return client_address()
+
+
+# Storage from RATELIMIT_STORAGE_URI (Redis in production), keyed by the client address that
+# TRUSTED_PROXIES allows to be read from X-Forwarded-For.
+limiter = Limiter(key_func=_client_address, default_limits=[])

@@ -112,6 +112,15 @@ class PermissionMixin:
 
 
 
+def record_id(value) -> int | None:
+    """A primary key from untrusted text: a plain decimal integer a database column can hold
+    (an id like 9223372036854775808 is not found, not an OverflowError), else None."""
+    text = str(value if value is not None else "").strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > 2**63 - 1:
+        return None
+    return int(text)
+
+
 class CountAtLeast(int):
     """A list total past ScreenView.COUNT_CAP. As a number it sizes the pager (up to the
     page being shown, plus one more while pages are full, so paging on never dead-ends); as
@@ -207,9 +216,8 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
 
     def get_one(self, id):
         """Only rows this screen lists can be opened by id (details, edit, delete)."""
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
+        pk = record_id(id)
+        if pk is None:
             return None
         return self.get_query().filter(self.model.id == pk).one_or_none()
 
@@ -241,7 +249,16 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
         rows = self._apply_screen_filters(self.session.query(self.model.id), self.count_filters())
         return self.session.query(func.count()).select_from(rows.limit(self.COUNT_CAP + 1).subquery())
 
+    # Past this many rows no pager leads; a page number beyond it (or below 0) is clamped,
+    # never sent to the database as an offset it cannot hold.
+    MAX_OFFSET = 10**9
+
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        if page_size is not None and page_size < 0:
+            page_size = None  # 0 stays: an export's "every row"
+        size = self.page_size if page_size is None else page_size
+        if page is not None:
+            page = min(max(page, 0), self.MAX_OFFSET // max(size or 1, 1))
         count, rows = super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
         if count is not None and count > self.COUNT_CAP:
             size = self.page_size if page_size is None else page_size

@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per subject, plus the pure domain logic beside them."""
 from admin_app.extensions import db  # noqa: F401
 
-from .user import User  # noqa: F401
+from .user import User, UserSession  # noqa: F401
 from .customer import Customer, BankCard, CreditLine  # noqa: F401
 from .product import LoanProduct  # noqa: F401
 from .loan import Loan, Guarantor, Collateral, RateChange, Extension, Repayment  # noqa: F401

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Integer, String, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,9 +28,11 @@ class User(UserMixin, db.Model):
     # Comma-separated role keys of admin_app.permissions.ROLES.
     roles_csv: Mapped[str] = mapped_column(String(256), nullable=False, default="")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    # Set when an admin creates the account or resets its password: the user chooses their own
+    # at the next login before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                       server_default=false())
 
     @property
     def roles(self) -> set[str]:
@@ -60,3 +62,22 @@ class User(UserMixin, db.Model):
     def label_sql(entity):
         """__str__ as SQL, for exports that select columns instead of objects."""
         return func.coalesce(func.nullif(entity.display_name, ""), entity.username)
+
+
+# `Admin` beside `admin` would be two accounts staff cannot tell apart.
+Index("uq_user_account_username_ci", func.lower(User.username), unique=True)
+
+
+class UserSession(db.Model):
+    """A login, known to the server: the cookie carries a random token whose SHA-256 is the key
+    here. Deleting a user's rows ends every session of theirs at once (logout, password change
+    or reset, role change, deactivation); idle and absolute limits are checked against these
+    times, not against anything the browser sends back."""
+
+    __tablename__ = "user_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

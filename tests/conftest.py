@@ -77,6 +77,9 @@ def db(app):
 
         ensure_demo_users()
         _db.session.commit()
+        from admin_app import login_throttle
+
+        login_throttle.storage().reset()  # login counters of the previous test
         yield _db
         _db.session.rollback()
         _db.session.remove()
@@ -128,7 +131,7 @@ class StaffClient:
         self._fresh()
         data = dict(data or {})
         if csrf and "csrf_token" not in data:
-            data["csrf_token"] = self.csrf_from(self.client.get("/"))
+            data["csrf_token"] = self.csrf_from(self.client.get("/", follow_redirects=True))
             self._fresh()
         return self.client.post(url, data=data, **kw)
 

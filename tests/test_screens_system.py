@@ -7,7 +7,7 @@ from tests import book_factory as bf
 
 def user_form(**over):
     data = {"username": "zhangsan", "display_name": "张三", "roles": ["officer", "collector"], "active": "y",
-            "new_password": "s3cret-pass", "confirm_password": "s3cret-pass"}
+            "new_password": "Desk-s3cret-pass", "confirm_password": "Desk-s3cret-pass"}
     data.update(over)
     return data
 
@@ -32,9 +32,9 @@ def test_create_user_hashes_the_password_and_the_user_can_log_in(client_for, db)
     r = client_for("admin").post("/users/new/", data=user_form())
     assert r.status_code == 302, r.get_data(as_text=True)
     u = db.session.query(User).filter_by(username="zhangsan").one()
-    assert u.roles == {"officer", "collector"} and u.password_hash != "s3cret-pass"
-    assert u.check_password("s3cret-pass")
-    assert client_for().login("zhangsan", "s3cret-pass").status_code == 302
+    assert u.roles == {"officer", "collector"} and u.password_hash != "Desk-s3cret-pass"
+    assert u.check_password("Desk-s3cret-pass")
+    assert client_for().login("zhangsan", "Desk-s3cret-pass").status_code == 302
 
 
 def test_create_user_requires_a_password_and_a_role(client_for, db):
@@ -46,7 +46,7 @@ def test_create_user_requires_a_password_and_a_role(client_for, db):
     page = c.post("/users/new/", data=user_form(confirm_password="other-pass")).get_data(as_text=True)
     assert "两次输入的密码不一致" in page
     page = c.post("/users/new/", data=user_form(new_password="short", confirm_password="short")).get_data(as_text=True)
-    assert "密码至少8位" in page
+    assert "密码至少 10 位" in page
     assert db.session.query(User).filter_by(username="zhangsan").count() == 0
 
 
@@ -60,10 +60,10 @@ def test_edit_without_password_keeps_it_and_reset_changes_it(client_for, db, use
     db.session.expire_all()
     assert db.session.get(User, officer.id).password_hash == old_hash
     c.post(f"/users/edit/?id={officer.id}", data=user_form(username="officer", display_name="王经理",
-                                                           roles=["officer"], new_password="new-pass-123",
-                                                           confirm_password="new-pass-123"))
+                                                           roles=["officer"], new_password="Reset-pass-123",
+                                                           confirm_password="Reset-pass-123"))
     db.session.expire_all()
-    assert db.session.get(User, officer.id).check_password("new-pass-123")
+    assert db.session.get(User, officer.id).check_password("Reset-pass-123")
 
 
 def test_admin_cannot_lock_themselves_out(client_for, db, users):

@@ -2,20 +2,24 @@
 (预警参数 and 任务运行记录 live in views/system_jobs.py.)"""
 import json
 
+from flask import flash
+from flask_admin.actions import action
 from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy import func, select
 from wtforms import PasswordField, SelectMultipleField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Optional, Regexp
 from wtforms.validators import ValidationError
 
+from admin_app import login_throttle
 from admin_app.extensions import db
+from admin_app.passwords import RULES_TEXT, password_problems
 from admin_app.permissions import ROLES
 from admin_app.screens import ScreenView, SearchField
 from models import AuditLog, User
 from views.common import LOAN_LABELS
 
 CATEGORY = "系统管理"
-MIN_PASSWORD = 8
 
 # Chinese names of audited tables, for the audit log's 表 column and search.
 TABLE_LABELS = {
@@ -42,15 +46,19 @@ def role_labels(user) -> str:
 
 
 class UserView(ScreenView):
-    """Passwords are set on create or reset here and stored only as a hash, never shown.
-    Accounts are deactivated, not deleted: the audit log points at them."""
+    """Passwords are set on create or reset here and stored only as a hash, never shown; the
+    user must choose their own at the next login. Accounts are deactivated, not deleted: the
+    audit log points at them. A change of password, roles or 启用 ends the user's sessions."""
 
     can_view_details = False
-    column_list = ("username", "display_name", "roles_csv", "active", "failed_logins", "locked_until", "created_at")
+    column_list = ("username", "display_name", "roles_csv", "active", "must_change_password", "login_lock",
+                   "created_at")
     column_labels = {"username": "用户名", "display_name": "姓名", "roles_csv": "角色", "active": "启用",
-                     "failed_logins": "连续登录失败次数", "locked_until": "锁定至", "created_at": "创建时间"}
-    column_formatters = {"roles_csv": lambda v, c, m, n: role_labels(m)}
-    column_formatters_export = column_formatters
+                     "must_change_password": "须修改密码", "login_lock": "登录锁定", "created_at": "创建时间"}
+    column_formatters = {"roles_csv": lambda v, c, m, n: role_labels(m),
+                         "login_lock": lambda v, c, m, n: "已锁定" if login_throttle.is_locked(m.username) else ""}
+    column_formatters_export = {"roles_csv": column_formatters["roles_csv"]}
+    action_verbs = {"unlock": "edit"}
     column_export_list = ("username", "display_name", "roles_csv", "active", "created_at")
     column_sortable_list = ("username", "created_at")
     column_default_sort = "username"
@@ -61,9 +69,9 @@ class UserView(ScreenView):
     form_extra_fields = {
         "roles": SelectMultipleField("角色", choices=list(ROLES.items()),
                                      validators=[DataRequired("至少选择一个角色")]),
-        "new_password": PasswordField("密码", validators=[Optional(), Length(min=MIN_PASSWORD, max=128,
-                                                                            message=f"密码至少{MIN_PASSWORD}位")],
-                                      description="新建用户必填;修改用户时留空表示不修改密码"),
+        "new_password": PasswordField("密码", validators=[Optional()],
+                                      description="新建用户必填;修改用户时留空表示不修改密码。" + RULES_TEXT
+                                      + "用户下次登录时须改为自己的密码。"),
         "confirm_password": PasswordField("确认密码", validators=[EqualTo("new_password", message="两次输入的密码不一致")]),
     }
     search_fields = (SearchField("username", "用户名", User.username),
@@ -79,14 +87,32 @@ class UserView(ScreenView):
         password = model.__dict__.pop("new_password", None)
         model.__dict__.pop("confirm_password", None)
         model.roles = form.roles.data
+        model.username = (model.username or "").strip()
+        same_name = select(User.id).where(func.lower(User.username) == model.username.lower())
+        if model.id is not None:
+            same_name = same_name.where(User.id != model.id)
+        with self.session.no_autoflush:
+            clash = self.session.execute(same_name).first()
+        if clash is not None:
+            raise ValidationError(f"用户名「{model.username}」已存在(用户名不区分大小写)")
         if password:
+            problems = password_problems(password, model.username)
+            if problems:
+                raise ValidationError("密码不符合要求:" + ";".join(problems))
             model.set_password(password)
-            model.failed_logins = 0
-            model.locked_until = None
+            # An admin-given password is a one-time key: its owner sets their own at login.
+            model.must_change_password = model.id is None or model.id != current_user.id
         elif is_created:
             raise ValidationError("新建用户必须设置密码")
         if model.id == current_user.id and ("admin" not in model.roles or not model.active):
             raise ValidationError("不能取消自己的系统管理员角色或停用自己的账号")
+
+    @action("unlock", "解锁登录", "解除选中账户的登录锁定?")
+    def action_unlock(self, ids):
+        rows = self.session.query(User).filter(User.id.in_([int(i) for i in ids])).all()
+        for user in rows:
+            login_throttle.unlock(user.username)
+        flash(f"已解除 {len(rows)} 个账户的登录锁定。", "success")
 
 
 def _json_block(value: str | None) -> Markup:

@@ -17,7 +17,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from admin_app.extensions import db
-from admin_app.screens import RowLink, ScreenView, SearchField, request_cache
+from admin_app.screens import RowLink, ScreenView, SearchField, record_id, request_cache
 from admin_app.settings import PARAMS_BY_KEY, get_int
 from models import Collateral, Warning
 from models.enums import HANDLING_STATES, WARNING_KINDS, WARNING_LEVELS
@@ -147,7 +147,7 @@ class WarningView(ScreenView):
     @expose("/handle/", methods=("GET", "POST"))
     def handle_view(self):
         return_url = get_redirect_target() or url_for(".index_view")
-        warning = db.session.get(Warning, request.args.get("id", type=int) or 0)
+        warning = db.session.get(Warning, record_id(request.args.get("id")) or 0)
         if warning is None or warning.kind != self.screen.kind:
             abort(404)
         form = HandleForm()
