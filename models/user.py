@@ -22,7 +22,7 @@ class User(UserMixin, db.Model):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)  # unique: see below
     display_name: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
     # Comma-separated role keys of admin_app.permissions.ROLES.

@@ -283,7 +283,11 @@ CASES = [
     unique("customer.id_number", Customer, _customer, ["id_number"]),
     unique("loan_product.code", LoanProduct, _product, ["code"]),
     unique("loan_product.name", LoanProduct, _product, ["name"]),
-    unique("user_account.username", User, _user, ["username"]),
+    # usernames, also those differing only in case (issue 15)
+    unique("uq_user_account_username_ci", User, _user, ["username"],
+           refused=[same("username"), lambda ctx, a: {"username": a["username"].upper()},
+                    lambda ctx, a: {"username": a["username"].title()}],
+           accepted=[{"username": "ck_user_other"}]),
 ]
 
 
@@ -367,7 +371,7 @@ def _refuses(stmt) -> str:
 
 
 def _names_the_constraint(case, message: str) -> bool:
-    if not case.unique:
+    if not case.unique or case.constraint.startswith("uq_") and case.constraint in message:
         return case.constraint in message
     if _db.engine.dialect.name == "postgresql":
         return f"Key ({', '.join(case.unique)})=" in message
