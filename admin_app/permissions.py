@@ -26,7 +26,8 @@ COLLECTION = frozenset({"admin", "officer", "collector"})
 def _p(view, **verbs):
     """A permission entry: `view` roles see the screen; each other verb names its roles."""
     entry = {"view": frozenset(view)}
-    entry.update({verb: frozenset(roles) for verb, roles in verbs.items()})
+    # `import` is a Python keyword: declared as import_ (导入 with 下载模板 and preview).
+    entry.update({verb.rstrip("_"): frozenset(roles) for verb, roles in verbs.items()})
     return entry
 
 
@@ -36,7 +37,8 @@ PERMISSIONS: dict[str, dict[str, frozenset]] = {
     "admin": _p(ALL),  # 首页 (Flask-Admin index endpoint)
     "loan_detail": _p(ALL),
     # 客户银行卡账户管理
-    "bank_cards": _p(OFFICE | {"collector"}, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE),
+    "bank_cards": _p(OFFICE | {"collector"}, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE,
+                      import_=OFFICE),
     # 合同变更
     "contract_change": _p(OFFICE | RISK, rate_change=OFFICE, extension=OFFICE, export=OFFICE | RISK),
     # 贷后检查
@@ -65,18 +67,19 @@ PERMISSIONS: dict[str, dict[str, frozenset]] = {
     "query_overdue": _p(LOAN_STAFF, export=LOAN_STAFF),
     "query_settled": _p(LOAN_STAFF, export=LOAN_STAFF),
     # 基础数据
-    "customers": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE),
+    "customers": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE, import_=OFFICE),
     "products": _p(LOAN_STAFF, create=ADMIN, edit=ADMIN, delete=ADMIN, export=ADMIN),
-    "loans": _p(LOAN_STAFF, create=OFFICE, export=OFFICE | RISK),
-    "credit_lines": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE),
-    "collaterals": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE),
-    "guarantors": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE),
-    "repayments": _p(LOAN_STAFF, create=OFFICE | {"collector"}, export=OFFICE | RISK),
+    "loans": _p(LOAN_STAFF, create=OFFICE, export=OFFICE | RISK, import_=OFFICE),
+    "credit_lines": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE, import_=OFFICE),
+    "collaterals": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE, import_=OFFICE),
+    "guarantors": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE, import_=OFFICE),
+    "repayments": _p(LOAN_STAFF, create=OFFICE | {"collector"}, export=OFFICE | RISK, import_=OFFICE),
     # 系统管理
     "users": _p(ADMIN, create=ADMIN, edit=ADMIN, export=ADMIN),
     "audit_log": _p(ADMIN | {"risk_approver"}, export=ADMIN),
     "settings": _p(ADMIN, edit=ADMIN),
     "job_runs": _p(ADMIN, run=ADMIN),
+    "import_records": _p(ADMIN, export=ADMIN, download=ADMIN),
 }
 
 

@@ -11,3 +11,4 @@ from .collection import Collection, Receipt  # noqa: F401
 from .warning import Warning, Setting, JobRun  # noqa: F401
 from .audit import AuditLog  # noqa: F401
 from .snapshot import PortfolioSnapshot, SnapshotMonth  # noqa: F401
+from .import_record import ImportRecord, ImportBalanceCheck  # noqa: F401

@@ -185,6 +185,7 @@ class Repayment(db.Model):
         CheckConstraint("ABS(amount - penalty_part - interest_part - principal_part) < 0.005",
                         name="ck_repayment_parts_sum"),
         Index("ix_repayment_loan_date", "loan_id", "paid_on"),
+        Index("ix_repayment_loan_serial", "loan_id", "serial_no"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -196,6 +197,8 @@ class Repayment(db.Model):
     principal_part = mapped_column(Money, nullable=False, default=0)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    # The bank's or the old system's transaction number (流水号), when known (imports match on it).
+    serial_no: Mapped[str | None] = mapped_column(String(64))
 
     loan = relationship("Loan", lazy="joined")
     operator = relationship("User", lazy="joined")

@@ -17,6 +17,7 @@ MODULES = (
     "views.loan_records",
     "views.system",
     "views.system_jobs",
+    "views.import_records",
     "views.loan_detail",
 )
 

@@ -1,11 +1,13 @@
 """客户银行卡账户管理: several cards per customer, edit, bulk delete, masked numbers."""
 from admin_app.form_validators import card_number
+from admin_app.import_screen import ImportMixin
 from admin_app.screens import ScreenView, SearchField
 from models import BankCard, Customer
 from views.common import customer_ref
 
 
-class BankCardView(ScreenView):
+class BankCardView(ImportMixin, ScreenView):
+    import_kind = "bank_cards"
     column_list = ("customer.name", "customer.phone", "bank_name", "branch", "account_name",
                    "card_number", "is_default")
     column_labels = {

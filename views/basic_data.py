@@ -9,6 +9,7 @@ from wtforms import DecimalField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from admin_app.form_validators import ResidentOrCreditCode, card_number, phone
+from admin_app.import_screen import ImportMixin
 from admin_app.screens import DeleteGuard, ScreenView, SearchField
 from models import BankCard, CreditLine, Customer, Loan, LoanProduct, Warning
 from models.enums import CUSTOMER_TYPES, LOAN_STATUSES, REPAYMENT_METHODS
@@ -21,7 +22,8 @@ POSITIVE = NumberRange(min=Decimal("0.01"), message="金额必须大于0")
 
 # ---- customers ------------------------------------------------------------------------
 
-class CustomerView(ScreenView):
+class CustomerView(ImportMixin, ScreenView):
+    import_kind = "customers"
     column_list = ("kind", "name", "id_number", "phone", "contact_person", "address", "officer")
     column_labels = {"kind": "客户类型", "name": "客户名称", "id_number": "证件号码", "phone": "联系电话",
                      "contact_person": "联系人", "address": "地址", "officer": "客户经理",
@@ -119,9 +121,11 @@ class ProductView(ScreenView):
 
 # ---- loans --------------------------------------------------------------------------
 
-class LoanView(LoanListView):
+class LoanView(ImportMixin, LoanListView):
     """Every loan; a new loan is opened through services.loans.open_loan (schedule included).
     Posted loans are never edited or deleted here (no permission exists for it)."""
+
+    import_kind = "loans"
 
     column_list = ("loan_no", "contract_no", "customer_name", "product.name", "principal", "rate",
                    "term_months", "start_date", "maturity_date", "outstanding_principal", "status", "five_class")
@@ -183,7 +187,8 @@ class DateRangeMixin:
         return ok
 
 
-class CreditLineView(DateRangeMixin, ScreenView):
+class CreditLineView(ImportMixin, DateRangeMixin, ScreenView):
+    import_kind = "credit_lines"
     column_list = ("customer.name", "customer.phone", "customer.contact_person", "amount", "start_date", "expiry_date")
     column_labels = {"customer": "客户", "customer.name": "客户名称", "customer.phone": "联系电话",
                      "customer.contact_person": "联系人", "amount": "授信金额", "start_date": "起始日",

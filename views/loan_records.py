@@ -8,6 +8,7 @@ from flask_login import current_user
 from wtforms.validators import NumberRange
 
 from admin_app.form_validators import ResidentOrCreditCode, phone
+from admin_app.import_screen import ImportMixin
 from admin_app.screens import DeleteGuard, ScreenView, SearchField, loan_detail_link
 from models import Collateral, Collection, Guarantor, Loan, Repayment, Warning
 from models.enums import COLLATERAL_KINDS, GUARANTOR_TYPES
@@ -46,7 +47,8 @@ class LoanChildView(ScreenView):
     row_links = (loan_detail_link(),)
 
 
-class CollateralView(DateRangeMixin, LoanChildView):
+class CollateralView(ImportMixin, DateRangeMixin, LoanChildView):
+    import_kind = "collaterals"
     column_list = ("loan.loan_no", "loan.customer_name", "kind", "description", "value", "registration_no",
                    "start_date", "expiry_date")
     column_labels = loan_labels(kind="类型", description="抵质押物描述", value="评估价值",
@@ -62,7 +64,8 @@ class CollateralView(DateRangeMixin, LoanChildView):
     delete_guards = (DeleteGuard(Warning, "collateral_id", "该抵质押物有预警记录"),)
 
 
-class GuarantorView(LoanChildView):
+class GuarantorView(ImportMixin, LoanChildView):
+    import_kind = "guarantors"
     column_list = ("loan.loan_no", "loan.customer_name", "kind", "name", "id_number", "phone", "guaranteed_amount")
     column_labels = loan_labels(kind="担保人类型", name="担保人名称", id_number="证件号码",
                                 phone="联系电话", guaranteed_amount="担保金额")
@@ -80,9 +83,11 @@ class GuarantorView(LoanChildView):
 
 # ---- repayments ---------------------------------------------------------------------
 
-class RepaymentView(LoanChildView):
+class RepaymentView(ImportMixin, LoanChildView):
     """Posted through services.loans.post_repayment (allocation penalty → interest →
     principal); never edited or deleted: a correction is a new record."""
+
+    import_kind = "repayments"
 
     column_list = ("loan.loan_no", "loan.customer_name", "paid_on", "amount", "penalty_part", "interest_part",
                    "principal_part", "operator")

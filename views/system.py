@@ -28,9 +28,9 @@ TABLE_LABELS = {
     "bank_card": "银行卡", "credit_line": "授信", "loan_product": "贷款产品", "inspection": "贷后检查",
     "interview": "约谈记录", "classification_change": "五级分类调整", "write_off": "核销",
     "approval_step": "审批记录", "collection": "催收记录", "receipt": "催收回执", "user_account": "用户",
-    "setting": "系统参数", "warning": "预警", "job_run": "任务运行",
+    "setting": "系统参数", "warning": "预警", "job_run": "任务运行", "import_record": "导入记录",
 }
-ACTION_LABELS = {"create": "新增", "update": "修改", "delete": "删除"}
+ACTION_LABELS = {"create": "新增", "update": "修改", "delete": "删除", "import": "导入"}
 # Chinese names of the fields most often seen in before/after values; others show their key.
 FIELD_LABELS = {**LOAN_LABELS, "name": "名称", "kind": "类型", "id_number": "证件号码", "phone": "联系电话",
                 "username": "用户名", "display_name": "姓名", "roles_csv": "角色", "active": "启用",

@@ -1,0 +1,301 @@
+"""The import run, the same for every kind: match the file's headers to the declaration,
+parse every cell, find duplicates within the file, let the kind decide each row (新增 /
+已存在,跳过 / 更新 / error) from batch lookups, then apply the rows through the app's
+services, each unit (a row, or a loan with its repayments) in a savepoint.
+
+Modes: "preview" writes nothing (what the engine would refuse is found by applying inside a
+transaction that is rolled back); "all" commits only when no row has an error (one
+transaction); "valid" commits the rows without errors and reports the others."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Iterable
+
+from admin_app.extensions import db
+from services import BusinessError
+from .fields import Column, FieldError, cell_text
+from .reading import Table
+
+ACTIONS = {"create": "新增", "skip": "已存在,跳过", "update": "更新", "error": "错误"}
+MODES = {"preview": "预览", "all": "全部导入", "valid": "仅导入无误的行"}
+ERROR_COLUMN = "错误原因"
+ROW_LEVEL = ""  # an error about the whole row, not one column
+
+
+class RowError(Exception):
+    """Raised by a kind for a row; `column` is the header it concerns ('' for the row)."""
+
+    def __init__(self, message: str, column: str = ROW_LEVEL):
+        super().__init__(message)
+        self.column = column
+
+
+@dataclass
+class ImportRow:
+    number: int  # the row's number in the file (the header is row 1)
+    cells: list  # the cells as read, in the file's column order
+    values: dict = field(default_factory=dict)  # column key -> parsed value (None if empty)
+    errors: list = field(default_factory=list)  # (header, message)
+    action: str | None = None
+    note: str = ""  # what an update changes, the figures of a loan, ...
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def fail(self, message: str, column: str = ROW_LEVEL) -> None:
+        if (column, message) not in self.errors:
+            self.errors.append((column, message))
+
+    @property
+    def outcome(self) -> str:
+        return "error" if self.errors else (self.action or "create")
+
+    def error_text(self) -> str:
+        return ";".join(f"{col}:{msg}" if col else msg for col, msg in self.errors)
+
+
+class ImportKind:
+    """A kind of record that can be imported: declare `key`, `label`, `columns`; override
+    `prepare` (batch lookups into `ctx`), `decide` (the row's action) and `apply`."""
+
+    key: str = ""
+    label: str = ""
+    endpoint: str = ""  # the screen that offers it
+    columns: tuple[Column, ...] = ()
+    # Headers an export of the screen carries that the system computes itself: accepted and
+    # named as ignored, not reported as unknown.
+    derived_headers: tuple[str, ...] = ()
+    # Column keys that identify a row within the file (文件内重复).
+    file_key: tuple[str, ...] = ()
+    # Apply during preview (inside a rolled-back transaction) to find what the services refuse.
+    preview_applies: bool = False
+    instructions: tuple[str, ...] = ()
+    # Said of a row refused because another row of its unit was.
+    unit_refused: str = "同一组的其他行有错误,本行未导入"
+
+    def unit_of(self, row: ImportRow) -> Any:
+        """Rows of one unit are applied (and refused) together."""
+        return row.number
+
+    def order(self, rows: list[ImportRow]) -> list[ImportRow]:
+        return rows
+
+    def row_rules(self, row: ImportRow, ctx: "Context") -> None:
+        """Checks across a row's columns (e.g. 到期日 after 放款日); call row.fail."""
+
+    def prepare(self, rows: list[ImportRow], ctx: "Context") -> None:
+        """Batch lookups for every row at once (existing records, referenced entities)."""
+
+    def decide(self, row: ImportRow, ctx: "Context") -> str:
+        """'create' | 'skip' | 'update', or raise RowError."""
+        return "create"
+
+    def apply(self, row: ImportRow, ctx: "Context") -> None:
+        raise NotImplementedError
+
+    def check_unit(self, rows: list[ImportRow], ctx: "Context") -> None:
+        """After a unit's rows were applied (e.g. compare a loan's replayed balance)."""
+
+    def after_commit(self, rows: list[ImportRow], ctx: "Context") -> None:
+        """Work after a successful commit (e.g. 导入后立即刷新)."""
+
+    # ---- declared once, read by the template and the matcher -------------------------
+    def header_map(self) -> dict[str, Column]:
+        out = {}
+        for col in self.columns:
+            out[col.header] = col
+            for alias in col.aliases:
+                out[alias] = col
+        return out
+
+
+@dataclass
+class Context:
+    """What a run knows besides the rows: the user, their data scope, the business date,
+    batch lookups a kind fills in, and options."""
+
+    user: Any
+    as_of: date
+    own_only: bool  # officer with data scope 本人: only their customers and loans
+    refresh: bool = False
+    data: dict = field(default_factory=dict)
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["data"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass
+class ImportResult:
+    kind: ImportKind
+    mode: str
+    headers: list[str]
+    rows: list[ImportRow]
+    matched: dict[str, int]  # header -> index in the file
+    extra_headers: list[str]
+    derived_headers: list[str]
+    missing: list[str]  # required headers absent from the file
+    committed: bool = False
+    file_notes: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = Counter(r.outcome for r in self.rows)
+        return {k: c.get(k, 0) for k in ACTIONS}
+
+    @property
+    def error_rows(self) -> list[ImportRow]:
+        return [r for r in self.rows if r.errors]
+
+    @property
+    def file_error(self) -> str | None:
+        if self.missing:
+            return "缺少必填列:" + "、".join(self.missing)
+        if not self.rows:
+            return "文件中没有数据行"
+        return None
+
+    def summary(self) -> str:
+        c = self.counts
+        parts = [f"{ACTIONS[k]} {c[k]} 行" for k in ACTIONS if c[k]]
+        return ",".join(parts) or "没有数据行"
+
+    @property
+    def nothing_to_do(self) -> bool:
+        c = self.counts
+        return not c["create"] and not c["update"] and not c["error"] and bool(self.rows)
+
+
+def _is_blank(cells: list) -> bool:
+    return all(cell_text(v) == "" for v in cells)
+
+
+def match_headers(kind: ImportKind, headers: list[str]):
+    by_header = kind.header_map()
+    matched, extra, derived, seen = {}, [], [], set()
+    for index, raw in enumerate(headers):
+        header = str(raw or "").strip().lstrip("\ufeff").rstrip("*").strip()
+        col = by_header.get(header)
+        if col is not None and col.key not in seen:
+            matched[col.header] = index
+            seen.add(col.key)
+        elif header in kind.derived_headers:
+            derived.append(header)
+        elif header:
+            extra.append(header)
+    missing = [c.header for c in kind.columns if c.required and c.header not in matched]
+    return matched, extra, derived, missing
+
+
+def parse_rows(kind: ImportKind, table: Table, matched: dict[str, int]) -> list[ImportRow]:
+    rows = []
+    for offset, cells in enumerate(table.rows):
+        if _is_blank(cells):
+            continue
+        row = ImportRow(number=offset + 2, cells=cells)
+        for col in kind.columns:
+            index = matched.get(col.header)
+            value = cells[index] if index is not None and index < len(cells) else None
+            try:
+                row.values[col.key] = col.convert(value)
+            except FieldError as err:
+                row.values[col.key] = None
+                row.fail(str(err), col.header)
+        rows.append(row)
+    return rows
+
+
+def mark_duplicates(kind: ImportKind, rows: list[ImportRow]) -> None:
+    if not kind.file_key:
+        return
+    first: dict[tuple, int] = {}
+    for row in rows:
+        key = tuple(row.values.get(k) for k in kind.file_key)
+        if all(v is None for v in key):
+            continue
+        if key in first:
+            row.fail(f"文件内重复(与第 {first[key]} 行相同)")
+        else:
+            first[key] = row.number
+
+
+def run(kind: ImportKind, table: Table, *, user, mode: str = "preview", as_of: date | None = None,
+        own_only: bool = False, refresh: bool = False,
+        progress: Callable[[int], None] | None = None) -> ImportResult:
+    """Check (and, unless previewing, write) `table` as rows of `kind`. The caller commits
+    nothing: the run commits or rolls back itself."""
+    assert mode in MODES
+    matched, extra, derived, missing = match_headers(kind, table.headers)
+    rows = [] if missing else parse_rows(kind, table, matched)
+    result = ImportResult(kind, mode, table.headers, rows, matched, extra, derived, missing,
+                          file_notes=list(table.notes))
+    if result.file_error:
+        return result
+    ctx = Context(user=user, as_of=as_of or date.today(), own_only=own_only, refresh=refresh)
+    for row in rows:
+        if row.ok:
+            kind.row_rules(row, ctx)
+    mark_duplicates(kind, rows)
+    kind.prepare(rows, ctx)
+    for row in rows:
+        if not row.ok:
+            continue
+        try:
+            row.action = kind.decide(row, ctx)
+        except RowError as err:
+            row.fail(str(err), err.column)
+    session = db.session
+    to_apply = mode != "preview" or kind.preview_applies
+    if mode == "all" and result.error_rows:
+        to_apply = False
+    if to_apply:
+        _apply_units(kind, rows, ctx, session, progress)
+    if mode == "preview" or (mode == "all" and result.error_rows):
+        session.rollback()
+        return result
+    session.commit()
+    result.committed = True
+    kind.after_commit([r for r in rows if r.ok and r.action in ("create", "update")], ctx)
+    return result
+
+
+def _apply_units(kind, rows, ctx, session, progress) -> None:
+    units: dict[Any, list[ImportRow]] = defaultdict(list)
+    for row in kind.order(rows):
+        units[kind.unit_of(row)].append(row)
+    for unit_rows in units.values():
+        live = [r for r in unit_rows if r.ok and r.action in ("create", "update")]
+        if live and len(live) < len([r for r in unit_rows if r.action != "skip"]):
+            # One bad row refuses its whole unit (a loan's repayments post together or not at all).
+            for r in live:
+                r.fail(kind.unit_refused)
+            live = []
+        if live:
+            _apply_unit(kind, unit_rows, live, ctx, session)
+        if progress:
+            progress(len(unit_rows))
+
+
+def _apply_unit(kind, unit_rows, live, ctx, session) -> None:
+    savepoint = session.begin_nested()
+    current = None
+    try:
+        for current in live:
+            kind.apply(current, ctx)
+        current = None
+        kind.check_unit(live, ctx)
+        session.flush()
+        savepoint.commit()
+    except (RowError, BusinessError) as err:
+        savepoint.rollback()
+        column = getattr(err, "column", ROW_LEVEL)
+        for r in live:
+            if current is None or r is current:
+                r.fail(str(err), column)
+            else:
+                r.fail(kind.unit_refused)
