@@ -122,6 +122,8 @@ def snapshot_command(month_end, last):
 
 
 def register_cli(app) -> None:
+    from admin_app.import_cli import import_command
+
     for cmd in (init_db_command, create_user_command, seed_demo_command, run_jobs_command,
-                scheduler_command, backup_command, snapshot_command):
+                scheduler_command, backup_command, snapshot_command, import_command):
         app.cli.add_command(cmd)

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable
 
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
 from admin_app.extensions import db
 from services import BusinessError
 from .fields import Column, FieldError, cell_text
@@ -73,6 +76,9 @@ class ImportKind:
     # Apply during preview (inside a rolled-back transaction) to find what the services refuse.
     preview_applies: bool = False
     instructions: tuple[str, ...] = ()
+    # Rows whose apply only adds or updates plain records (no service can refuse them) are
+    # written in batches, without a savepoint each (100,000 customers: minutes -> seconds).
+    batched: bool = False
     # Said of a row refused because another row of its unit was.
     unit_refused: str = "同一组的其他行有错误,本行未导入"
 
@@ -141,6 +147,7 @@ class ImportResult:
     derived_headers: list[str]
     missing: list[str]  # required headers absent from the file
     committed: bool = False
+    conflict: str | None = None
     file_notes: list[str] = field(default_factory=list)
 
     @property
@@ -158,7 +165,7 @@ class ImportResult:
             return "缺少必填列:" + "、".join(self.missing)
         if not self.rows:
             return "文件中没有数据行"
-        return None
+        return self.conflict
 
     def summary(self) -> str:
         c = self.counts
@@ -254,7 +261,15 @@ def run(kind: ImportKind, table: Table, *, user, mode: str = "preview", as_of: d
     if mode == "all" and result.error_rows:
         to_apply = False
     if to_apply:
-        _apply_units(kind, rows, ctx, session, progress)
+        if progress is not None and hasattr(progress, "begin"):
+            progress.begin(len(rows))
+        _begin_transaction(session)
+        try:
+            _apply_units(kind, rows, ctx, session, progress)
+        except BatchConflict:
+            session.rollback()
+            result.conflict = "写入时与已有记录冲突(可能有人同时在修改这些记录),没有写入任何数据,请重新预览后再导入"
+            return result
     if mode == "preview" or (mode == "all" and result.error_rows):
         session.rollback()
         return result
@@ -264,7 +279,37 @@ def run(kind: ImportKind, table: Table, *, user, mode: str = "preview", as_of: d
     return result
 
 
+def _begin_transaction(session) -> None:
+    """Make the database transaction start now. pysqlite begins one only before a write, so a
+    SAVEPOINT issued first would open (and its RELEASE commit) a transaction of its own, and a
+    preview's rollback would keep the rows: a no-op write begins it (PostgreSQL needs none)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE import_record SET id = id WHERE 0 = 1"))
+
+
+BATCH_ROWS = 2000
+
+
+class BatchConflict(Exception):
+    """A batch of plain rows broke a database constraint (someone changed the data meanwhile)."""
+
+
+def _apply_batched(kind, rows, ctx, session, progress) -> None:
+    live = [r for r in rows if r.ok and r.action in ("create", "update")]
+    for start in range(0, len(live), BATCH_ROWS):
+        for r in live[start:start + BATCH_ROWS]:
+            kind.apply(r, ctx)
+        try:
+            session.flush()
+        except IntegrityError as err:
+            raise BatchConflict() from err
+        if progress:
+            progress(len(live[start:start + BATCH_ROWS]))
+
+
 def _apply_units(kind, rows, ctx, session, progress) -> None:
+    if kind.batched:
+        return _apply_batched(kind, rows, ctx, session, progress)
     units: dict[Any, list[ImportRow]] = defaultdict(list)
     for row in kind.order(rows):
         units[kind.unit_of(row)].append(row)
@@ -291,8 +336,10 @@ def _apply_unit(kind, unit_rows, live, ctx, session) -> None:
         kind.check_unit(live, ctx)
         session.flush()
         savepoint.commit()
-    except (RowError, BusinessError) as err:
+    except (RowError, BusinessError, IntegrityError) as err:
         savepoint.rollback()
+        if isinstance(err, IntegrityError):
+            err = RowError("与已有记录冲突(违反数据库唯一性或取值约束)")
         column = getattr(err, "column", ROW_LEVEL)
         for r in live:
             if current is None or r is current:

@@ -43,6 +43,7 @@ def customer_columns(required=False) -> tuple[Column, ...]:
 
 class CustomerKind(ImportKind):
     key, label, endpoint = "customers", "客户", "customers"
+    batched = True
     columns = (
         Column("kind", "客户类型", required=True, choices=CUSTOMER_TYPES, example="个人"),
         Column("name", "客户名称", required=True, parse=f.text(128), example="张三"),
@@ -173,6 +174,7 @@ class BankCardKind(ImportKind):
 
 class CreditLineKind(ImportKind):
     key, label, endpoint = "credit_lines", "授信", "credit_lines"
+    batched = True
     columns = customer_columns() + (
         Column("amount", "授信金额", required=True, parse=f.positive_money, example="500000.00"),
         Column("start_date", "起始日", required=True, parse=f.day, example="2026-01-01"),
@@ -219,6 +221,8 @@ LOAN_NO = Column("loan_no", "贷款编号", required=True, parse=f.text(32), exa
 
 class LoanChildKind(ImportKind):
     """A record of a loan, matched within the loan by `match` (column keys)."""
+
+    batched = True
 
     model = None
     match: tuple[str, ...] = ()
@@ -340,10 +344,13 @@ class LoanKind(ImportKind):
 
     def prepare(self, rows, ctx):
         ctx.data["loans"] = loans_by_no(rows)
-        ctx.data["contracts"] = by_key(Loan, Loan.contract_no, (r.values.get("contract_no") for r in rows))
+        ctx.data["contracts"] = by_key(Loan, Loan.contract_no, (r.values.get("contract_no") or contract_for(
+            r.values.get("loan_no") or "") for r in rows))
         ctx.data["customers"] = CustomerResolver(rows)
         ctx.data["officers"] = officers()
         ctx.data["products"] = products()
+        ctx.data["pending"] = by_key(ImportBalanceCheck, ImportBalanceCheck.loan_id,
+                                     (loan.id for loan in ctx.loans.values()))
 
     def decide(self, row, ctx):
         v = row.values
@@ -354,7 +361,7 @@ class LoanKind(ImportKind):
         v["officer_obj"] = resolve_officer(v.get("officer"), ctx) or customer.officer
         existing = ctx.loans.get(v["loan_no"])
         if existing is None:
-            other = ctx.contracts.get(v.get("contract_no"))
+            other = ctx.contracts.get(v.get("contract_no") or contract_for(v["loan_no"]))
             if other is not None:
                 raise RowError(f"与已有记录冲突:合同编号已用于贷款 {other.loan_no}", "合同编号")
             return "create"
@@ -366,7 +373,11 @@ class LoanKind(ImportKind):
             ("贷款产品", existing.product_id, product.id)) if ours != theirs]
         if differs:
             raise RowError(f"与已有记录冲突:贷款编号 {v['loan_no']} 已存在,{'、'.join(differs)}不同", "贷款编号")
-        self._check_outstanding(existing, v.get("outstanding"))
+        pending = ctx.pending.get(existing.id)
+        if pending is not None and v.get("outstanding") is not None:
+            row.note = f"剩余本金 {Decimal(pending.outstanding_principal):,.2f} 元待导入还款记录后核对"
+        else:
+            self._check_outstanding(existing, v.get("outstanding"))
         return "skip"
 
     @staticmethod
@@ -384,7 +395,8 @@ class LoanKind(ImportKind):
         v = row.values
         loan = open_loan(customer=v["customer"], product=v["product_obj"], principal=v["principal"],
                          rate=v.get("rate"), term_months=v["term_months"], start_date=v["start_date"],
-                         officer=v["officer_obj"], loan_no=v["loan_no"], contract_no=v.get("contract_no"))
+                         officer=v["officer_obj"], loan_no=v["loan_no"],
+                         contract_no=v.get("contract_no") or contract_for(v["loan_no"]))
         if v.get("maturity_date") and v["maturity_date"] != loan.maturity_date:
             raise RowError(f"到期日 {v['maturity_date']:%Y-%m-%d} 与按期限计算的到期日 "
                            f"{loan.maturity_date:%Y-%m-%d} 不一致", "到期日")
@@ -401,6 +413,11 @@ class LoanKind(ImportKind):
     def after_commit(self, rows, ctx):
         if ctx.refresh and rows:
             refresh_now(ctx.as_of)
+
+
+def contract_for(loan_no: str) -> str:
+    """The contract number of a loan imported without one: its loan number as HT…."""
+    return "HT" + (loan_no[2:] if loan_no.startswith("DK") else loan_no)
 
 
 def refresh_now(as_of: date):
