@@ -166,7 +166,8 @@ def write_everything(db, users, text: Callable[[str], str]) -> dict:
 
 # ---- the crawl ----------------------------------------------------------------------------
 LINK = re.compile(r'href="(/[^"#]*)"')
-SKIP = re.compile(r"/logout|/export/xlsx|/attachment|/receipt/|/static/|/download|\.(png|pdf|js|css)")
+SKIP = re.compile(r"/logout|/export/xlsx|/attachment|/receipt/|/static/|/download|\.(png|pdf|js|css)"
+                  r"|/import/template|/import/report/|/import_records/report/")
 
 
 def list_urls(app) -> list[str]:
