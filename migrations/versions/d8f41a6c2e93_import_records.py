@@ -2,7 +2,7 @@
 against its imported repayments) and repayment.serial_no (流水号, matched on re-import).
 
 Revision ID: d8f41a6c2e93
-Revises: d8f1a6c3e27b
+Revises: 9c2e4f7a1b35
 Create Date: 2026-12-01 00:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'd8f41a6c2e93'
-down_revision = 'd8f1a6c3e27b'
+down_revision = '9c2e4f7a1b35'
 branch_labels = None
 depends_on = None
 
