@@ -67,9 +67,13 @@ def main():
         for kind in ORDER:
             out = import_file(kind, exports[kind], f"{kind}.csv", user=users["admin"], mode="valid", as_of=as_of)
             reasons = Counter(msg.split(":")[0][:40] for r in out.result.error_rows for _c, msg in r.errors)
+            example = {}
+            for r in out.result.error_rows:
+                for _c, msg in r.errors:
+                    example.setdefault(msg.split(":")[0][:40], f"第 {r.number} 行:{msg}")
             print(f"{kind:<13} {out.message}")
             for reason, n in reasons.most_common(5):
-                print(f"      {n:>5} × {reason}")
+                print(f"      {n:>5} × {reason}    例:{example[reason][:120]}")
         run_daily(as_of)
         after = portfolio()
     print("\n首页            source                     imported")
