@@ -120,3 +120,15 @@ def test_repayment_rows_of_one_loan_stand_or_fall_together(db, users):
     loans = {l.loan_no: l for l in db.session.scalars(select(Loan))}
     counts = dict(db.session.execute(select(Repayment.loan_id, func.count()).group_by(Repayment.loan_id)).all())
     assert counts == {loans["DKIMP021"].id: 1}
+
+
+def test_refresh_after_import_runs_the_daily_job_at_once(db, users):
+    from models import Warning
+
+    p, a, b = setup_book(db)
+    start = months_ago(4)
+    rows = [["DKIMP030", "", "导入甲", "经营贷", "12000", "12", "12", start.isoformat(), ""]]
+    imp(users, "loans", rows, LOAN_HEAD, mode="all", refresh=True)
+    loan = db.session.scalar(select(Loan).where(Loan.loan_no == "DKIMP030"))
+    assert loan.status == "overdue" and loan.suggested_class >= 2
+    assert db.session.scalar(select(func.count()).select_from(Warning).where(Warning.loan_id == loan.id)) > 0

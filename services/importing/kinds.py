@@ -118,7 +118,7 @@ class BankCardKind(ImportKind):
         Column("bank_name", "开户银行", required=True, parse=f.text(64), example="中国工商银行"),
         Column("branch", "开户支行", parse=f.text(128), example="北京东城支行"),
         Column("account_name", "账户名", required=True, parse=f.text(128), example="张三"),
-        Column("card_number", "银行卡号", required=True, parse=f.card_number, example="6222020200112233445",
+        Column("card_number", "银行卡号", required=True, parse=f.card_number, example="6222020200112233446",
                note="同一客户下按卡号匹配:已有则跳过(开户行等不同则更新)"),
         Column("is_default", "默认卡", parse=f.yes_no, example="是"),
     )
@@ -268,7 +268,7 @@ class GuarantorKind(LoanChildKind):
         LOAN_NO,
         Column("kind", "担保人类型", required=True, choices=GUARANTOR_TYPES, example="个人"),
         Column("name", "担保人名称", required=True, parse=f.text(128), example="李四"),
-        Column("id_number", "证件号码", required=True, parse=f.resident_or_credit_code, example="110101198505051232",
+        Column("id_number", "证件号码", required=True, parse=f.resident_or_credit_code, example="110101198505051238",
                note="同一贷款下按证件号码匹配"),
         Column("phone", "联系电话", required=True, parse=f.phone, example="13912345678"),
         Column("guaranteed_amount", "担保金额", required=True, parse=f.money, example="100000.00"),
