@@ -1,7 +1,6 @@
 """导入 客户: the machinery end to end on the simplest kind."""
 import io
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 

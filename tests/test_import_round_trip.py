@@ -5,7 +5,6 @@ every repayment's allocation, and each loan's position as of the same date.
 
 Bank cards: the screen's export masks card numbers (6222 **** **** 1234), so they import
 only from a full-number file; the masked export is refused row by row with that reason."""
-import io
 from datetime import date, timedelta
 from decimal import Decimal
 

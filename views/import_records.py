@@ -27,8 +27,8 @@ class ImportRecordView(ScreenView):
                      "sha256": "文件 SHA-256", "note": "说明"}
     column_choices = {"kind": list(KIND_LABELS.items()), "mode": list(MODES.items()),
                       "outcome": list(IMPORT_OUTCOMES.items())}
-    column_formatters = {"sha256": lambda v, c, m, n: Markup(f"<span class='text-monospace small' title='{escape(m.sha256)}'>"
-                                                             f"{escape(m.sha256[:12])}…</span>")}
+    column_formatters = {"sha256": lambda v, c, m, n: Markup(
+        f"<span class='text-monospace small' title='{escape(m.sha256)}'>{escape(m.sha256[:12])}…</span>")}
     column_formatters_export = {"sha256": lambda v, c, m, n: m.sha256}
     column_sortable_list = ("at",)
     column_default_sort = ("id", True)

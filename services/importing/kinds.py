@@ -126,6 +126,17 @@ class BankCardKind(ImportKind):
     LABELS = {"bank_name": "开户银行", "branch": "开户支行", "account_name": "账户名", "is_default": "默认卡"}
 
     def prepare(self, rows, ctx):
+        # One default card per customer: of several marked 是 in a file the last one is the
+        # default (as on the screen), so importing the file again changes nothing.
+        last_default = {}
+        for r in rows:
+            if r.ok and r.values.get("is_default"):
+                v = r.values
+                who = v.get("customer_id_number") or (v.get("customer_name"), v.get("customer_phone"))
+                if who in last_default:
+                    last_default[who].values["is_default"] = False
+                    last_default[who].note = "同一客户在文件中有多张默认卡,以最后一张为准"
+                last_default[who] = r
         ctx.data["customers"] = CustomerResolver(rows)
         ctx.data["cards"] = {}
         for part in chunked({r.values["card_number"] for r in rows if r.values.get("card_number")}):
