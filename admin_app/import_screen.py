@@ -88,7 +88,8 @@ class ImportMixin:
         name = os.path.basename(upload.filename.replace("\\", "/"))[:200]
         try:
             outcome = import_file(self.import_kind, data, name, user=current_user._get_current_object(),
-                                  mode="preview", own_only=own_scope_only(current_user))
+                                  mode="preview", own_only=own_scope_only(current_user),
+                                  max_rows=self.import_declaration.web_max_rows)
         except FileRefused as err:
             db.session.rollback()
             flash(f"无法导入「{name}」:{err}", "error")
@@ -116,6 +117,7 @@ class ImportMixin:
         try:
             outcome = import_file(self.import_kind, data, name, user=current_user._get_current_object(), mode=mode,
                                   own_only=own_scope_only(current_user), refresh=refresh,
+                                  max_rows=self.import_declaration.web_max_rows,
                                   report_folder=current_app.config["UPLOAD_FOLDER"])
         except FileRefused as err:
             db.session.rollback()

@@ -79,6 +79,9 @@ class ImportKind:
     # Rows whose apply only adds or updates plain records (no service can refuse them) are
     # written in batches, without a savepoint each (100,000 customers: minutes -> seconds).
     batched: bool = False
+    # Largest file the screens accept (each row of a money kind goes through the engine's
+    # services, a preview included); larger files go through `flask import`.
+    web_max_rows: int = 100_000
     # Said of a row refused because another row of its unit was.
     unit_refused: str = "同一组的其他行有错误,本行未导入"
 

@@ -343,6 +343,7 @@ class LoanKind(ImportKind):
                        "上次检查日", "下次检查日", "结清日", "核销日")
     file_key = ("loan_no",)
     preview_applies = True
+    web_max_rows = 5_000
     instructions = ("还款计划由系统按贷款条款生成(还款方式取自贷款产品);还款记录请在「还款记录」中导入,"
                     "系统按还款日期顺序入账。",)
 
@@ -452,6 +453,7 @@ class RepaymentKind(ImportKind):
     derived_headers = ("客户名称", "冲抵罚息", "冲抵利息", "冲抵本金", "经办人")
     file_key = ("loan_no", "paid_on", "amount", "serial_no")
     preview_applies = True
+    web_max_rows = 20_000
     unit_refused = "同一贷款的其他还款行有错误,该贷款的还款均未导入"
     instructions = ("同一贷款的还款按还款日期顺序入账(罚息 → 利息 → 本金,先到期的期次在前);"
                     "同一贷款的还款须在同一个文件中,任一行有错误则该贷款的还款都不导入。",
