@@ -48,7 +48,7 @@ def text(max_length: int) -> Callable[[Any], str]:
 
 def _no_float_identifier(value, what: str) -> str:
     if isinstance(value, str) and "*" in value:
-        raise FieldError(f"{what}是脱敏显示的(含 *),无法导入:请使用管理员的完整证件号导出,或填写完整号码")
+        raise FieldError(f"{what}是脱敏显示的(含 *),无法导入:请使用管理员的完整号码导出,或填写完整号码")
     if isinstance(value, float) and not value.is_integer():
         raise FieldError(f"{what}被 Excel 当作数字保存而丢失了位数,请将该列设为文本格式后重新填写")
     out = cell_text(value).replace(" ", "").upper()
