@@ -55,7 +55,7 @@ def validate(key: str, value: str) -> str:
     p = PARAMS_BY_KEY[key]
     value = (value or "").strip()
     if p.kind == "int":
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):  # `²`.isdigit() is True: not a number here
             raise ValueError(f"{p.label}必须是整数")
         n = int(value)
         if not p.min <= n <= p.max:
@@ -63,16 +63,40 @@ def validate(key: str, value: str) -> str:
         return str(n)
     try:
         hh, mm = value.split(":")
+        if not (hh.isascii() and hh.isdigit() and mm.isascii() and mm.isdigit() and len(mm) == 2):
+            raise ValueError
         t = time(int(hh), int(mm))
     except (ValueError, TypeError):
-        raise ValueError(f"{p.label}格式应为 HH:MM") from None
+        raise ValueError(f"{p.label}格式应为 HH:MM(如 08:00)") from None
+    window = TIME_WINDOWS.get(key)
+    if window and not window[0] <= t <= window[1]:
+        raise ValueError(f"{p.label}必须在 {window[0]:%H:%M} 到 {window[1]:%H:%M} 之间(催收行为规范)")
     return t.strftime("%H:%M")
+
+
+# Collection contact hours may be narrowed by admins, never widened past the conduct rules'
+# 06:00–22:00; the start must come before the end (a window across midnight is refused).
+TIME_WINDOWS = {"collection.start": (time(6, 0), time(22, 0)), "collection.end": (time(6, 0), time(22, 0))}
+COLLECTION_WINDOW = ("collection.start", "collection.end")
+
+
+def collection_window_problem(values: dict[str, str]) -> dict[str, str]:
+    """{key: message} when the allowed collection hours do not run forwards within a day."""
+    start, end = (values.get(k) for k in COLLECTION_WINDOW)
+    if start and end and not start < end:  # HH:MM strings compare as times
+        return {"collection.end": f"催收允许结束时间({end})必须晚于开始时间({start})"}
+    return {}
 
 
 def set_value(key: str, value: str, user_id: int | None = None) -> None:
     from datetime import datetime
 
     value = validate(key, value)
+    if key in COLLECTION_WINDOW:
+        other = {k: _raw(k) for k in COLLECTION_WINDOW}
+        problem = collection_window_problem({**other, key: value})
+        if problem:
+            raise ValueError(next(iter(problem.values())))
     row = db.session.get(Setting, key)
     if row is None:
         row = Setting(key=key, value=value)

@@ -57,6 +57,8 @@ class SettingsView(PageView):
                 clean[key] = settings.validate(key, value)
             except ValueError as exc:
                 errors[key] = str(exc)
+        if not errors:
+            errors = settings.collection_window_problem(clean)
         if errors:
             flash("参数未保存:" + ";".join(errors.values()), "error")
             return self._render(self._rows(submitted, errors), status=400)
