@@ -48,6 +48,13 @@ class Config:
     # the peer address is the client address.
     TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "")
     PRODUCTION = False
+    # The company's numbering rule for loan and contract numbers typed by staff (left empty,
+    # numbers are generated: DK/HT + start date + 6-digit serial).
+    LOAN_NUMBER_PATTERN = os.environ.get("LOAN_NUMBER_PATTERN", r"[A-Z0-9][A-Z0-9-]{3,31}")
+    LOAN_NUMBER_PATTERN_TEXT = os.environ.get("LOAN_NUMBER_PATTERN_TEXT", "大写字母、数字和横线,4-32 位,字母或数字开头")
+    CONTRACT_NUMBER_PATTERN = os.environ.get("CONTRACT_NUMBER_PATTERN", r"[A-Z0-9][A-Z0-9-]{3,39}")
+    CONTRACT_NUMBER_PATTERN_TEXT = os.environ.get("CONTRACT_NUMBER_PATTERN_TEXT",
+                                                  "大写字母、数字和横线,4-40 位,字母或数字开头")
     TESTING = False
     # werkzeug's method name; only the test suite lowers it (see tests/conftest.py).
     PASSWORD_HASH_METHOD = "scrypt"

@@ -32,3 +32,24 @@ def card_number(form, field):
     field.data = (field.data or "").replace(" ", "")
     if not identity.is_valid_card_number(field.data):
         raise ValidationError("银行卡号无效(12-19位数字,且通过 Luhn 校验)")
+
+
+class NumberPattern:
+    """A loan or contract number typed by staff follows the company's numbering rule: the
+    regular expression in the app setting `config_key` (LOAN_NUMBER_PATTERN /
+    CONTRACT_NUMBER_PATTERN; uppercase letters, digits and hyphens by default), so no
+    markup or spreadsheet formula can be a number."""
+
+    def __init__(self, config_key: str):
+        self.config_key = config_key
+
+    def __call__(self, form, field):
+        import re
+
+        from flask import current_app
+
+        value = (field.data or "").strip()
+        field.data = value
+        if value and not re.fullmatch(current_app.config[self.config_key], value):
+            raise ValidationError(f"{field.label.text}不符合公司编号规则({current_app.config[self.config_key + '_TEXT']})"
+                                  ",或留空自动生成")

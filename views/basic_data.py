@@ -8,13 +8,13 @@ from flask_login import current_user
 from wtforms import DecimalField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
-from admin_app.form_validators import ResidentOrCreditCode, card_number, phone
+from admin_app.form_validators import NumberPattern, ResidentOrCreditCode, card_number, phone
 from admin_app.import_screen import ImportMixin
 from admin_app.screens import DeleteGuard, ScreenView, SearchField
 from models import BankCard, CreditLine, Customer, Loan, LoanProduct, Warning
 from models.enums import CUSTOMER_TYPES, LOAN_STATUSES, REPAYMENT_METHODS
 from services import BusinessError
-from views.common import LoanListView, PrefixAjaxLoader, customer_ref, officer_ref, register_screens
+from views.common import OFFICER_ONLY, LoanListView, PrefixAjaxLoader, customer_ref, officer_ref, register_screens
 
 CATEGORY = "基础数据"
 POSITIVE = NumberRange(min=Decimal("0.01"), message="金额必须大于0")
@@ -37,7 +37,7 @@ class CustomerView(ImportMixin, ScreenView):
     form_args = {"id_number": {"validators": [ResidentOrCreditCode()], "label": "证件号码",
                                "description": "个人填身份证号,企业填统一社会信用代码"},
                  "phone": {"validators": [phone]},
-                 "officer": {"label": "客户经理"}}
+                 "officer": {"label": "客户经理", "validators": [OFFICER_ONLY]}}
     form_ajax_refs = {"officer": officer_ref()}
     inline_models = ((BankCard, {
         "form_columns": ("id", "bank_name", "branch", "account_name", "card_number", "is_default"),
@@ -139,25 +139,35 @@ class LoanView(ImportMixin, LoanListView):
                                                   placeholder="输入产品代码或名称开头查找"),
                       "officer": officer_ref()}
     form_args = {"customer": {"label": "客户"}, "product": {"label": "贷款产品"},
-                 "officer": {"label": "客户经理"},
+                 "officer": {"label": "客户经理", "validators": [OFFICER_ONLY],
+                             "description": "留空则为您本人(须为客户经理)"},
                  "principal": {"validators": [POSITIVE]},
                  "term_months": {"validators": [NumberRange(min=1, max=360, message="期限应在1到360个月之间")]}}
     form_extra_fields = {
         "rate": DecimalField("年利率(%)", places=6, validators=[
             Optional(), NumberRange(min=Decimal("0.000001"), max=Decimal("99.999999"), message="年利率应大于0且小于100")],
             description="留空则使用产品的默认年利率"),
-        "loan_no": StringField("贷款编号", validators=[Optional(), Length(max=32)], description="留空自动生成"),
-        "contract_no": StringField("合同编号", validators=[Optional(), Length(max=40)], description="留空自动生成"),
+        "loan_no": StringField("贷款编号", validators=[Optional(), Length(max=32), NumberPattern("LOAN_NUMBER_PATTERN")],
+                               description="留空自动生成(DK+放款日期+6位序号);自填须符合公司编号规则"),
+        "contract_no": StringField("合同编号", validators=[Optional(), Length(max=40),
+                                                       NumberPattern("CONTRACT_NUMBER_PATTERN")],
+                                   description="留空自动生成(HT+放款日期+6位序号);自填须符合公司编号规则"),
     }
 
     def create_model(self, form):
         from services.loans import open_loan
 
+        officer = form.officer.data
+        if officer is None and current_user.has_role("officer"):
+            officer = current_user._get_current_object()
+        if officer is None:
+            flash("请选择客户经理(在职且具有客户经理角色的用户)。", "error")
+            return False
         try:
             loan = open_loan(customer=form.customer.data, product=form.product.data,
                              principal=form.principal.data, rate=form.rate.data,
                              term_months=form.term_months.data, start_date=form.start_date.data,
-                             officer=form.officer.data or current_user._get_current_object(),
+                             officer=officer,
                              loan_no=(form.loan_no.data or "").strip() or None,
                              contract_no=(form.contract_no.data or "").strip() or None)
             self.session.commit()

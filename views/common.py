@@ -1,6 +1,7 @@
 """Declarations several menu categories share: the loan list every loan screen starts from,
 search fields, AJAX lookups for foreign keys, and menu registration."""
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from wtforms.validators import ValidationError
 from sqlalchemy import and_, or_, select
 
 from admin_app.extensions import db
@@ -100,7 +101,10 @@ class PrefixAjaxLoader(QueryAjaxModelLoader):
         text = str(pk or "").strip()
         if not (text.isascii() and text.isdigit()) or int(text) > 2**63 - 1:
             return None
-        return super().get_one(int(text))
+        if self.where is None:
+            return super().get_one(int(text))
+        # Only what the lookup offers may be posted (客户经理: active officers only).
+        return self.get_query().filter(self.model.id == int(text), self.where).one_or_none()
 
     def get_list(self, term, offset=0, limit=10):
         term = (term or "").strip()
@@ -120,6 +124,18 @@ def loan_ref(open_only=False):
     return PrefixAjaxLoader("loan", Loan, (Loan.loan_no, Loan.customer_name),
                             where=Loan.status.in_(OPEN_LOAN_STATUSES) if open_only else None,
                             placeholder="输入贷款编号或客户名称开头查找")
+
+
+def offered_only(message):
+    """Validator of an AJAX field: an id was posted but its loader does not offer it."""
+    def check(form, field):
+        posted = [v for v in (field.raw_data or []) if v not in ("", "__None")]
+        if posted and field.data is None:
+            raise ValidationError(message)
+    return check
+
+
+OFFICER_ONLY = offered_only("客户经理须为在职且具有客户经理角色的用户")
 
 
 def officer_ref():
