@@ -7,7 +7,8 @@ import sqlite3
 from sqlalchemy.engine import Engine
 
 
-def backup_sqlite(engine: Engine, target: str) -> str:
+def backup_sqlite(engine: Engine, target: str, on_pages=None) -> str:
+    """Copy the database to `target`; `on_pages(copied, total)` after each batch of pages."""
     if engine.dialect.name != "sqlite":
         raise RuntimeError("backup 命令只用于 SQLite;PostgreSQL 请使用 pg_dump(见 README)")
     source_path = engine.url.database
@@ -17,7 +18,8 @@ def backup_sqlite(engine: Engine, target: str) -> str:
     dst = sqlite3.connect(target)
     try:
         with dst:
-            src.backup(dst, pages=4096)
+            progress = (lambda status, remaining, total: on_pages(total - remaining, total)) if on_pages else None
+            src.backup(dst, pages=4096, progress=progress)
         dst.execute("PRAGMA journal_mode=DELETE")  # a self-contained single file
     finally:
         dst.close()

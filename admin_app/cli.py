@@ -1,5 +1,7 @@
 """CLI commands of SPEC §5: `flask --app wsgi init-db | seed-demo | create-user | run-jobs |
 scheduler | backup | snapshot`."""
+import functools
+import sqlite3
 import time
 from datetime import date
 
@@ -7,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from admin_app.cli_progress import StepProgress
 from admin_app.extensions import db
 from admin_app.permissions import ROLES
 
@@ -23,7 +26,8 @@ def init_schema() -> None:
 def init_db_command():
     """创建或升级数据库结构(Alembic 迁移)。"""
     init_schema()
-    click.echo(f"数据库已就绪: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
+    # The URL without its password: command output ends up in logs.
+    click.echo(f"数据库已就绪: {db.engine.url.render_as_string(hide_password=True)}")
 
 
 @click.command("create-user")
@@ -62,8 +66,14 @@ def seed_demo_command(loans, seed_value, as_of):
     from admin_app.seed import seed_demo
 
     started = time.perf_counter()
-    as_of_date = date.fromisoformat(as_of) if as_of else date.today()
-    summary = seed_demo(loans=loans, seed=seed_value, as_of=as_of_date)
+    as_of_date = _date_option(as_of, "--as-of")
+    if loans < 0:
+        raise click.BadParameter("贷款笔数不能为负", param_hint="--loans")
+    bar = StepProgress("生成演示数据")
+    try:
+        summary = seed_demo(loans=loans, seed=seed_value, as_of=as_of_date, on_step=bar.update)
+    finally:
+        bar.close()
     click.echo(f"演示数据已生成({time.perf_counter() - started:.1f} 秒): {summary}")
     click.echo("演示账户(密码均为 demo12345): admin, officer, officer2, collector, "
                "risk_checker, risk_approver, reviewer")
@@ -76,8 +86,14 @@ def run_jobs_command(as_of):
     """运行一次日终任务:贷款状态、逾期天数、建议分类、全部预警。"""
     from jobs.daily import run_daily
 
-    as_of_date = date.fromisoformat(as_of) if as_of else date.today()
-    result = run_daily(as_of_date)
+    as_of_date = _date_option(as_of, "--date")
+    bar = StepProgress("日终任务")
+    try:
+        result = run_daily(as_of_date, on_step=bar.update)
+    finally:
+        bar.close()
+    if not result.ok:  # cron and systemd see the failure
+        raise click.ClickException(result.describe().replace("\n", " "))
     click.echo(result.describe())
 
 
@@ -85,9 +101,12 @@ def run_jobs_command(as_of):
 @with_appcontext
 def scheduler_command():
     """独立的调度进程:每日定时运行日终任务(每个部署只运行一个)。"""
-    from jobs.scheduler import run_scheduler
+    from jobs.scheduler import SchedulerAlreadyRunning, run_scheduler
 
-    run_scheduler(current_app._get_current_object())
+    try:
+        run_scheduler(current_app._get_current_object())
+    except (SchedulerAlreadyRunning, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("backup")
@@ -97,7 +116,13 @@ def backup_command(target):
     """在线备份 SQLite 数据库到 TARGET(PostgreSQL 请用 pg_dump)。"""
     from admin_app.backup import backup_sqlite
 
-    path = backup_sqlite(db.engine, target)
+    bar = StepProgress("备份", unit="页")
+    try:
+        path = backup_sqlite(db.engine, target, on_pages=lambda done, total: bar.update("复制数据页", done, total))
+    except (RuntimeError, OSError, sqlite3.Error) as exc:
+        raise click.ClickException(f"备份失败 / backup failed: {exc}") from None
+    finally:
+        bar.close()
     click.echo(f"备份完成: {path}")
 
 
@@ -121,9 +146,39 @@ def snapshot_command(month_end, last):
         click.echo(result.describe())
 
 
+def _date_option(value: str | None, hint: str) -> date:
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"日期格式应为 YYYY-MM-DD,收到 {value!r}", param_hint=hint) from None
+
+
+def one_line_errors(callback):
+    """Any failure ends the command with exit status 1 and one line saying why (no traceback,
+    no secret: database errors are named by their class and first line only)."""
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except (click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the reason is reported, the status is 1
+            first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+            raise click.ClickException(f"{type(exc).__name__}: {first[:300]}") from None
+    wrapper.one_line_errors = True
+    return wrapper
+
+
+COMMANDS = (init_db_command, create_user_command, seed_demo_command, run_jobs_command,
+            scheduler_command, backup_command, snapshot_command)
+
+
 def register_cli(app) -> None:
     from admin_app.import_cli import import_command
 
-    for cmd in (init_db_command, create_user_command, seed_demo_command, run_jobs_command,
-                scheduler_command, backup_command, snapshot_command, import_command):
+    for cmd in COMMANDS + (import_command,):
+        if not getattr(cmd.callback, "one_line_errors", False):
+            cmd.callback = one_line_errors(cmd.callback)
         app.cli.add_command(cmd)

@@ -16,13 +16,14 @@ from sqlalchemy.engine import Engine
 from admin_app.database import CACHE_KIB
 from models.enums import WARNING_KINDS
 from models.warning import JobRun
+from . import progress
 from .lock import JobAlreadyRunning, exclusive_run
 from .steps import JobContext, read_params, steps
 from .steps.sql import Sql
 
 log = logging.getLogger(__name__)
 JOB_NAME = "daily"
-OUTCOMES = {"running": "运行中", "ok": "成功", "failed": "失败"}
+OUTCOMES = {"requested": "已请求,等待调度进程", "running": "运行中", "ok": "成功", "failed": "失败"}
 CHANGE_KEYS = ("inserted", "moved", "updated", "removed", "pruned")
 
 
@@ -59,9 +60,12 @@ class RunResult:
                 f"移除 {c.get('removed', 0):,},清理过期未处理记录 {c.get('pruned', 0):,})。")
 
 
-def run_daily(as_of: date | None = None, *, engine: Engine | None = None) -> RunResult:
+def run_daily(as_of: date | None = None, *, engine: Engine | None = None, request_id: int | None = None,
+              on_step=None) -> RunResult:
     """Run the daily job for `as_of` (default today). Never raises for a failed run: the
-    result says what happened. Callers must not hold uncommitted writes on SQLite."""
+    result says what happened. Callers must not hold uncommitted writes on SQLite.
+    `request_id`: the job_run row of a 立即运行 request this run carries out. `on_step(label,
+    done, total)` is told as each step starts (the CLI's progress bar)."""
     if engine is None:
         from admin_app.extensions import db
 
@@ -70,15 +74,17 @@ def run_daily(as_of: date | None = None, *, engine: Engine | None = None) -> Run
     started = time.perf_counter()
     try:
         with exclusive_run(engine, JOB_NAME):
-            return _run_locked(engine, as_of, started)
+            return _run_locked(engine, as_of, started, request_id, on_step)
     except JobAlreadyRunning as exc:
         return RunResult(as_of, "locked", error=exc.message, seconds=time.perf_counter() - started)
 
 
-def _run_locked(engine: Engine, as_of: date, started: float) -> RunResult:
-    run_id = _record_start(engine, as_of)
+def _run_locked(engine: Engine, as_of: date, started: float, request_id=None, on_step=None) -> RunResult:
+    run_id = _record_start(engine, as_of, request_id)
+    if run_id is None:
+        return RunResult(as_of, "locked", error="该运行请求已由其他进程执行。")
     try:
-        stats = _run_steps(engine, as_of)
+        stats = _run_steps(engine, as_of, run_id, on_step)
     except Exception as exc:  # recorded and reported; the transaction is rolled back
         log.exception("daily job failed for %s", as_of)
         result = RunResult(as_of, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -95,7 +101,7 @@ def _run_locked(engine: Engine, as_of: date, started: float) -> RunResult:
 JOB_CACHE_KIB = 1_000_000
 
 
-def _run_steps(engine: Engine, as_of: date) -> dict:
+def _run_steps(engine: Engine, as_of: date, run_id: int | None = None, on_step=None) -> dict:
     with engine.connect() as conn:
         sql = Sql.for_connection(conn)
         if sql.is_sqlite:
@@ -109,8 +115,16 @@ def _run_steps(engine: Engine, as_of: date) -> dict:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         try:
             ctx = JobContext(conn, sql, as_of, read_params(conn))
-            for step in steps():
+            all_steps = steps()
+            for done, step in enumerate(all_steps):
+                label = progress.step_label(step)
+                if run_id is not None:
+                    progress.report(engine, run_id, label, done, len(all_steps))
+                if on_step is not None:
+                    on_step(label, done, len(all_steps))
                 step(ctx)
+            if on_step is not None:
+                on_step("完成", len(all_steps), len(all_steps))
             conn.commit()
         except BaseException:
             conn.rollback()
@@ -122,19 +136,31 @@ def _run_steps(engine: Engine, as_of: date) -> dict:
     return ctx.stats
 
 
-def _record_start(engine: Engine, as_of: date) -> int:
+def _record_start(engine: Engine, as_of: date, request_id: int | None = None) -> int | None:
+    """The run's job_run id: a new row, or the request row it carries out (None if that
+    request is no longer waiting)."""
     table = JobRun.__table__
     with engine.begin() as conn:
         # We hold the run lock, so a row still 'running' belongs to a process that died.
         conn.execute(update(table).where(table.c.job == JOB_NAME, table.c.outcome == "running")
                      .values(outcome="failed", finished_at=datetime.now(), error="运行进程意外中断"))
+        if request_id is not None:
+            taken = conn.execute(update(table).where(table.c.id == request_id, table.c.outcome == "requested")
+                                 .values(outcome="running", started_at=datetime.now(), as_of=as_of))
+            return request_id if taken.rowcount == 1 else None
         return conn.execute(insert(table).values(job=JOB_NAME, as_of=as_of, started_at=datetime.now(),
                                                  outcome="running")).inserted_primary_key[0]
 
 
 def _record_finish(engine: Engine, run_id: int, result: RunResult) -> None:
     table = JobRun.__table__
+    last = progress.finish(engine, run_id)  # a failed run keeps the step it failed in
+    total = len(steps())
+    if result.ok:
+        final = {"progress": json.dumps({"step": "完成", "done": total, "total": total}, ensure_ascii=False)}
+    else:
+        final = {"progress": json.dumps(last, ensure_ascii=False)} if last else {}
     with engine.begin() as conn:
         conn.execute(update(table).where(table.c.id == run_id).values(
             finished_at=datetime.now(), outcome=result.outcome, error=result.error,
-            summary=json.dumps(result.summary(), ensure_ascii=False)))
+            summary=json.dumps(result.summary(), ensure_ascii=False), **final))

@@ -48,6 +48,36 @@ def run_job_for_today(app):
     return result
 
 
+def pick_up_requests(app):
+    """Carry out the 立即运行 requests waiting in job_run (every POLL_SECONDS)."""
+    from jobs.requests import carry_out_requests
+
+    with app.app_context():
+        from admin_app.extensions import db
+
+        for result in carry_out_requests(db.engine):
+            (log.info if result.ok else log.warning)("%s", result.describe())
+
+
+def _add_request_poll(scheduler, app) -> None:
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from jobs.requests import POLL_SECONDS
+
+    scheduler.add_job(pick_up_requests, IntervalTrigger(seconds=POLL_SECONDS), args=(app,),
+                      id=JOB_ID + "_requests", name="立即运行请求", max_instances=1, coalesce=True,
+                      replace_existing=True)
+
+
+def _presence(app):
+    from jobs.requests import Presence
+
+    with app.app_context():
+        from admin_app.extensions import db
+
+        return Presence(db.engine)
+
+
 def _add_daily(scheduler, app, **extra) -> None:
     hour, minute = daily_at(app)
     trigger = CronTrigger(hour=hour, minute=minute, timezone=app.config.get("JOB_TIMEZONE"))
@@ -60,14 +90,29 @@ def run_scheduler(app) -> None:
     """Block forever, running the daily job daily. Ctrl-C or SIGTERM stops it."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from jobs.lock import JobAlreadyRunning
+
+    try:
+        presence = _presence(app)
+    except JobAlreadyRunning:
+        raise SchedulerAlreadyRunning("另一个调度进程正在运行(每个部署只运行一个) / "
+                                      "another scheduler process is running") from None
     scheduler = BlockingScheduler(timezone=app.config.get("JOB_TIMEZONE"))
     _add_daily(scheduler, app)
+    _add_request_poll(scheduler, app)
     hour, minute = daily_at(app)
-    print(f"日终任务调度已启动:每天 {hour:02d}:{minute:02d} 运行(Ctrl-C 退出)", flush=True)
+    print(f"日终任务调度已启动:每天 {hour:02d}:{minute:02d} 运行,并执行页面上的「立即运行」请求(Ctrl-C 退出)",
+          flush=True)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+    finally:
+        presence.release()
+
+
+class SchedulerAlreadyRunning(RuntimeError):
+    pass
 
 
 def _refuse_reason(app) -> str | None:
@@ -89,8 +134,16 @@ def start_background_scheduler(app, *, run_now: bool = True):
     with _background_lock:
         if _background is not None:
             return _background
+        from jobs.lock import JobAlreadyRunning
+
+        try:
+            app.extensions["postloan_scheduler_presence"] = _presence(app)
+        except JobAlreadyRunning:
+            log.info("background scheduler not started: a scheduler process is running")
+            return None
         scheduler = BackgroundScheduler(timezone=app.config.get("JOB_TIMEZONE"), daemon=True)
         _add_daily(scheduler, app)
+        _add_request_poll(scheduler, app)
         if run_now:
             scheduler.add_job(run_job_for_today, args=(app,), id=JOB_ID + "_at_start",
                               name="日终任务(启动时)", next_run_time=datetime.now())
@@ -99,9 +152,12 @@ def start_background_scheduler(app, *, run_now: bool = True):
         return scheduler
 
 
-def stop_background_scheduler() -> None:
+def stop_background_scheduler(app=None) -> None:
     global _background
     with _background_lock:
         if _background is not None:
             _background.shutdown(wait=False)
             _background = None
+        presence = app.extensions.pop("postloan_scheduler_presence", None) if app is not None else None
+        if presence is not None:
+            presence.release()

@@ -91,3 +91,8 @@ class JobRun(db.Model):
     outcome: Mapped[str] = mapped_column(String(16), nullable=False, default="running")
     summary: Mapped[str | None] = mapped_column(Text)  # JSON: rows per warning kind etc.
     error: Mapped[str | None] = mapped_column(Text)
+    # 立即运行: the admin's request, picked up by the scheduler process (never run in a web worker).
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # JSON {"step": label, "done": n, "total": m}: the step running now, or all done.
+    progress: Mapped[str | None] = mapped_column(Text)

@@ -419,7 +419,7 @@ def test_development_scheduler_runs_the_job_at_start(app, db, monkeypatch):
         assert ran.wait(10)
         assert s.get_job(scheduler.JOB_ID) is not None
     finally:
-        scheduler.stop_background_scheduler()
+        scheduler.stop_background_scheduler(app)
 
 
 # ---- the SQLite penalty function is models.money.penalty_for ---------------------------------

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from admin_app import settings
 from admin_app.extensions import db
 from admin_app.screens import PageView, ScreenView
-from jobs.daily import OUTCOMES, run_daily
+from jobs import progress
+from jobs.daily import OUTCOMES
+from jobs.requests import request_run, scheduler_running
 from models.enums import WARNING_KINDS
 from models.warning import JobRun, Setting
 
@@ -94,9 +96,11 @@ def summary_text(raw: str | None) -> str:
 class JobRunView(ScreenView):
     list_template = "system/job_runs.html"
     can_view_details = False
-    column_list = ("id", "as_of", "started_at", "finished_at", "seconds", "outcome", "summary", "error")
+    column_list = ("id", "as_of", "started_at", "finished_at", "seconds", "outcome", "progress", "summary", "error",
+                   "requested_by")
     column_labels = {"id": "编号", "as_of": "业务日期", "started_at": "开始时间", "finished_at": "结束时间",
-                     "seconds": "用时(秒)", "outcome": "结果", "summary": "结果摘要", "error": "错误信息"}
+                     "seconds": "用时(秒)", "outcome": "结果", "progress": "进度", "summary": "结果摘要",
+                     "error": "错误信息", "requested_by": "请求人"}
     column_choices = {"outcome": list(OUTCOMES.items())}
     column_sortable_list = ("id", "as_of", "started_at", "outcome")
     column_default_sort = ("id", True)
@@ -106,15 +110,37 @@ class JobRunView(ScreenView):
         "summary": lambda v, c, m, n: summary_text(m.summary),
         "started_at": lambda v, c, m, n: f"{m.started_at:%Y-%m-%d %H:%M:%S}",
         "finished_at": lambda v, c, m, n: f"{m.finished_at:%Y-%m-%d %H:%M:%S}" if m.finished_at else "",
+        "progress": lambda v, c, m, n: progress.describe(progress.read(db.engine, m)),
+        "requested_by": lambda v, c, m, n: _username(m.requested_by_id),
     }
     verbs = {"run_now": "run"}
 
+    def render(self, template, **kwargs):
+        # The page says whether a scheduler process is there to carry out 立即运行.
+        kwargs.setdefault("scheduler_running", scheduler_running(db.engine))
+        return super().render(template, **kwargs)
+
     @expose("/run/", methods=("POST",))
     def run_now(self):
-        db.session.commit()  # end this request's transaction: the job writes on its own connection
-        result = run_daily(date.today())
-        flash(result.describe(), "success" if result.ok else "error")
+        """Records a request; the scheduler process runs the job (never this web worker)."""
+        run_id, new = request_run(db.engine, date.today(), current_user.id)
+        if not scheduler_running(db.engine):
+            flash(f"已记录运行请求(编号 {run_id}),但调度进程未运行:请在服务器上启动 "
+                  "flask --app wsgi scheduler,请求将在其启动后执行。", "error")
+        elif new:
+            flash(f"已提交运行请求(编号 {run_id}),调度进程将在几秒内开始运行;本页显示进度。", "success")
+        else:
+            flash(f"已有等待执行的运行请求(编号 {run_id}),未重复提交。", "info")
         return redirect(url_for(".index_view"))
+
+
+def _username(user_id) -> str:
+    if user_id is None:
+        return ""
+    from models import User
+
+    user = db.session.get(User, user_id)
+    return str(user) if user else ""
 
 
 def register(admin) -> None:

@@ -14,27 +14,39 @@ from admin_app.extensions import db
 STEPS = ("book", "reviews", "collections")
 
 
-def seed_demo(loans: int = 2000, seed: int = 42, as_of: date | None = None) -> dict:
+STEP_LABELS = {"book": "客户、产品、贷款与还款", "reviews": "检查、分类与核销", "collections": "催收与回执"}
+
+
+def seed_demo(loans: int = 2000, seed: int = 42, as_of: date | None = None, on_step=None) -> dict:
+    """`on_step(label, done, total)` is told as each step starts (the CLI's progress)."""
     from admin_app.seed.accounts import ensure_demo_users
 
     as_of = as_of or date.today()
     summary: dict = {}
+    total = len(STEPS) + 4
+    tell = on_step or (lambda label, done, total: None)
+    tell("演示账户", 0, total)
     ensure_demo_users()
     db.session.commit()
-    for step in STEPS:
+    for i, step in enumerate(STEPS, start=1):
         try:
             module = importlib.import_module(f"admin_app.seed.{step}")
         except ModuleNotFoundError as exc:
             if exc.name == f"admin_app.seed.{step}":
                 continue
             raise
+        tell(STEP_LABELS.get(step, step), i, total)
         summary.update(module.run(loans=loans, seed=seed, as_of=as_of) or {})
         db.session.commit()
     # The book step writes each loan's position as of the date itself; the job (run once, at
     # the end) recomputes them authoritatively and fills the warning lists.
+    tell("日终任务", len(STEPS) + 1, total)
     _run_daily_job(as_of, summary)
+    tell("月末快照", len(STEPS) + 2, total)
     _write_snapshots(as_of, summary)
+    tell("统计信息", len(STEPS) + 3, total)
     analyze()
+    tell("完成", total, total)
     return summary
 
 
