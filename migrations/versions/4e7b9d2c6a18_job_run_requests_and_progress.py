@@ -2,7 +2,7 @@
 step (issue 15)
 
 Revision ID: 4e7b9d2c6a18
-Revises: 9c2e4f7a1b35
+Revises: d8f41a6c2e93
 Create Date: 2026-12-01 01:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '4e7b9d2c6a18'
-down_revision = '9c2e4f7a1b35'
+down_revision = 'd8f41a6c2e93'
 branch_labels = None
 depends_on = None
 
