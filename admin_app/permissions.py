@@ -52,9 +52,17 @@ PERMISSIONS: dict[str, dict[str, frozenset]] = {
     "warn_repayment_due": _p(LOAN_STAFF, handle=OFFICE | {"collector"}, export=LOAN_STAFF),
     # 五级分类
     "classification_manage": _p(OFFICE | RISK, propose=OFFICE, export=OFFICE | RISK),
-    "classification_stats": _p(LOAN_STAFF, export=LOAN_STAFF),
+    # Portfolio reports (whole-book figures): admins and risk staff; rebuilding a past
+    # month-end's snapshot is an admin's.
+    "classification_stats": _p(ADMIN | RISK, export=ADMIN | RISK, rebuild=ADMIN),
+    "classification_migration": _p(ADMIN | RISK, export=ADMIN | RISK),
+    "overdue_ageing": _p(ADMIN | RISK, export=ADMIN | RISK),
+    "vintage": _p(ADMIN | RISK, export=ADMIN | RISK),
+    "snapshot_loans": _p(ADMIN | RISK, export=ADMIN | RISK),
+    "portfolio_loans": _p(ADMIN | RISK, export=ADMIN | RISK),
     # 核销管理
     "writeoff_apply": _p(OFFICE | RISK, create=OFFICE, edit=OFFICE, export=OFFICE | RISK),
+    "writeoff_recovery": _p(ADMIN | RISK, export=ADMIN | RISK),
     # 催收管理
     "collection_overdue": _p(COLLECTION, collect=COLLECTION, export=COLLECTION),
     "collection_query": _p(COLLECTION, follow_up=COLLECTION, export=COLLECTION, download=COLLECTION),

@@ -6,7 +6,7 @@ re-writing a month replaces it in one transaction (snapshot_month says which mon
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Date, DateTime, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
 from .types import Money
@@ -36,12 +36,15 @@ class PortfolioSnapshot(db.Model):
         CheckConstraint("five_class BETWEEN 1 AND 5", name="ck_snapshot_five_class"),
         CheckConstraint("outstanding_principal >= 0 AND overdue_principal >= 0", name="ck_snapshot_money"),
         # A month's figures by class / bucket read this index alone.
+        Index("uq_snapshot_month_loan", "month_end", "loan_id", unique=True),
         Index("ix_snapshot_month_class", "month_end", "status", "five_class", "outstanding_principal"),
         Index("ix_snapshot_loan", "loan_id", "month_end"),
     )
 
-    month_end: Mapped[date] = mapped_column(Date, primary_key=True)
-    loan_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A surrogate key: the list screens page and open rows by a single id.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month_end: Mapped[date] = mapped_column(Date, nullable=False)
+    loan_id: Mapped[int] = mapped_column(Integer, nullable=False)
     product_id: Mapped[int] = mapped_column(Integer, nullable=False)
     officer_id: Mapped[int | None] = mapped_column(Integer)
     start_month: Mapped[str] = mapped_column(String(7), nullable=False)  # 'YYYY-MM' of disbursement
@@ -57,6 +60,18 @@ class PortfolioSnapshot(db.Model):
     # Open loans: remaining principal; written off in the month: the balance written off; settled: 0.
     outstanding_principal = mapped_column(Money, nullable=False)
     overdue_principal = mapped_column(Money, nullable=False)
+
+    # History keeps no foreign keys (a month is written in bulk); these read the current rows.
+    loan = relationship("Loan", primaryjoin="foreign(PortfolioSnapshot.loan_id) == Loan.id",
+                        viewonly=True, lazy="joined")
+    product = relationship("LoanProduct", primaryjoin="foreign(PortfolioSnapshot.product_id) == LoanProduct.id",
+                           viewonly=True, lazy="joined")
+    officer = relationship("User", primaryjoin="foreign(PortfolioSnapshot.officer_id) == User.id",
+                           viewonly=True, lazy="joined")
+
+    @property
+    def bucket_label(self) -> str:
+        return AGEING_BUCKETS[self.bucket][1]
 
 
 class SnapshotMonth(db.Model):

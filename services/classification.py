@@ -1,11 +1,8 @@
 """五级分类: proposals to change a loan's class (调整分类 -> 提交分类 -> four stages) and the
-portfolio statistics per class. Only the final approval changes loan.five_class."""
+portfolio statistics per class are services.portfolio. Only the final approval changes loan.five_class."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from admin_app.extensions import db
@@ -118,39 +115,6 @@ def check_final(item: ClassificationChange) -> None:
 
 def on_approved(item: ClassificationChange, actor) -> None:
     item.loan.five_class = item.to_class
-
-
-# ---- statistics --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ClassRow:
-    code: int
-    label: str
-    count: int
-    balance: Decimal
-    count_share: Decimal  # percent, 2 places
-    balance_share: Decimal
-
-
-def statistics() -> tuple[list[ClassRow], int, Decimal]:
-    """Open loans per current class: count, outstanding principal and shares (percent)."""
-    rows = dict((c, (n, bal)) for c, n, bal in db.session.execute(
-        select(Loan.five_class, func.count(), func.coalesce(func.sum(Loan.outstanding_principal), 0))
-        .where(Loan.status.in_(OPEN_LOAN_STATUSES)).group_by(Loan.five_class)).all())
-    total_n = sum(n for n, _ in rows.values())
-    total_bal = sum((Decimal(bal) for _, bal in rows.values()), Decimal("0.00"))
-    cent = Decimal("0.01")
-
-    def share(part, whole) -> Decimal:
-        if not whole:
-            return Decimal("0.00")
-        return (Decimal(part) * 100 / Decimal(whole)).quantize(cent, ROUND_HALF_UP)
-
-    out = []
-    for code, label in FIVE_CLASSES.items():
-        n, bal = rows.get(code, (0, Decimal("0")))
-        bal = Decimal(bal).quantize(cent, ROUND_HALF_UP)
-        out.append(ClassRow(code, label, n, bal, share(n, total_n), share(bal, total_bal)))
-    return out, total_n, total_bal.quantize(cent, ROUND_HALF_UP)
 
 
 def has_open_change_clause():

@@ -116,8 +116,11 @@ def test_statistics_count_open_loans_only():
     make.loan(five_class=1, principal="1000.00")
     make.loan(five_class=3, principal="3000.00", days_overdue=100)
     make.loan(five_class=5, principal="9999.00", status="settled")
-    rows, n, bal = classification.statistics()
-    by = {r.code: r for r in rows}
+    from services.portfolio import AsOf, class_statistics
+
+    whole, _ = class_statistics(AsOf(None))
+    by = {c.code: c for c in whole.cells}
+    n, bal = whole.count, whole.balance
     assert n == 2 and str(bal) == "4000.00"
     assert str(by[3].balance_share) == "75.00" and str(by[1].count_share) == "50.00"
     assert by[5].count == 0 and str(by[5].balance_share) == "0.00"

@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 
 from admin_app.extensions import db as _db
 from models import (ClassificationChange, Collateral, Collection, Customer, Guarantor, Installment,
-                    Loan, LoanProduct, RateChange, Receipt, Repayment, User, Warning, WriteOff)
+                    Loan, LoanProduct, PortfolioSnapshot, RateChange, Receipt, Repayment, User, Warning,
+                    WriteOff)
 from tests import book_factory as book
 
 D = Decimal
@@ -141,6 +142,12 @@ def _collection(ctx, n):
 def _receipt(ctx, n):
     return dict(collection_id=ctx.collection_id(), stored_name=f"ck-{n}.pdf", original_name="回执.pdf",
                 content_type="application/pdf", size=10, sha256="0" * 64)
+
+
+def _snapshot(ctx, n):
+    return dict(month_end=date(2025, 1, 31), loan_id=n, product_id=ctx.product.id, start_month="2024-12",
+                principal=D("10000.00"), status="active", five_class=1, suggested_class=1, days_overdue=0,
+                bucket=0, max_days_overdue=0, outstanding_principal=D("10000.00"), overdue_principal=D("0"))
 
 
 def _warning(ctx, n):
@@ -288,6 +295,13 @@ CASES = [
            refused=[same("username"), lambda ctx, a: {"username": a["username"].upper()},
                     lambda ctx, a: {"username": a["username"].title()}],
            accepted=[{"username": "ck_user_other"}]),
+    # Month-end snapshots: one row per loan and month-end, a class 1..5, no negative money.
+    check("ck_snapshot_five_class", PortfolioSnapshot, _snapshot,
+          refused=[{"five_class": 0}, {"five_class": 6}], accepted=[{"five_class": 5}]),
+    check("ck_snapshot_money", PortfolioSnapshot, _snapshot,
+          refused=[{"outstanding_principal": D("-0.01")}, {"overdue_principal": D("-0.01")}],
+          accepted=[{"outstanding_principal": D("0"), "overdue_principal": D("0")}]),
+    unique("uq_snapshot_month_loan", PortfolioSnapshot, _snapshot, ["month_end", "loan_id"]),
 ]
 
 

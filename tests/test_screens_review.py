@@ -18,7 +18,7 @@ SCREENS = {
                            ("officer", "admin", "risk_checker"), ("collector",)),
     "/classification_manage/": (("客户名称", "贷款编号", "五级分类"),
                                 ("officer", "risk_approver", "reviewer"), ("collector",)),
-    "/classification_stats/": ((), ("officer", "collector", "reviewer"), ()),
+    "/classification_stats/": ((), ("admin", "risk_approver", "reviewer"), ("officer", "collector")),
     "/writeoff_apply/": (("客户名称", "贷款编号"), ("officer", "risk_checker"), ("collector",)),
 }
 STAGE_SEARCH = {"inspection": ("客户名称", "联系电话", "贷款产品"),
@@ -188,24 +188,27 @@ def test_classification_manage_export_and_search(client_for, book):
 
 
 def test_classification_stats_table_chart_and_exports(client_for, book):
-    c = client_for("collector")
-    html = c.get("/classification_stats/").get_data(as_text=True)
+    c = client_for("risk_approver")
+    html = c.get("/classification_stats/?as_of=today").get_data(as_text=True)
     assert "<svg" in html and "损失" in html and "余额占比" in html
-    csv_text = c.get("/classification_stats/export/csv").get_data(as_text=True)
+    csv_text = c.get("/classification_stats/export/csv?as_of=today").get_data(as_text=True)
     lines = csv_text.lstrip("\ufeff").splitlines()
-    assert lines[0].startswith("五级分类,笔数")
-    assert lines[1].startswith("正常,1,33.33")  # 1 of the 3 open loans
-    assert lines[-1].startswith("合计,3,100")
+    assert lines[0] == "五级分类统计" and lines[1] == "统计时点,今日(实时)"
+    head = lines.index("五级分类,笔数,笔数占比(%),贷款余额(元),余额占比(%)")
+    assert lines[head + 1].startswith("正常,1,33.34")  # 1 of the 3 open loans (largest remainder)
+    assert lines[head + 6].startswith("合计,3,100")
     x = c.get("/classification_stats/export/xlsx")
     assert x.status_code == 200 and x.data[:2] == b"PK"
 
 
 def test_classification_stats_numbers(book):
-    rows, total, balance = classification.statistics()
-    by = {r.label: r for r in rows}
-    assert total == 3 and balance == Decimal("300000.00")
+    from services.portfolio import AsOf, class_statistics
+
+    whole, _ = class_statistics(AsOf(None))
+    by = {c.label: c for c in whole.cells}
+    assert whole.count == 3 and whole.balance == Decimal("300000.00")
     assert by["次级"].count == 1 and str(by["次级"].balance_share) == "33.33"
-    assert sum(r.count for r in rows) == total
+    assert sum(c.balance_share for c in whole.cells) == Decimal("100.00")
 
 
 def test_writeoff_lookup_only_offers_eligible_loans(client_for, users, book):

@@ -71,7 +71,8 @@ def hand_book(db, users):
 
 
 def _row(month, loan_id):
-    return _db.session.get(PortfolioSnapshot, (month, loan_id))
+    return _db.session.execute(select(PortfolioSnapshot).where(
+        PortfolioSnapshot.month_end == month, PortfolioSnapshot.loan_id == loan_id)).unique().scalar_one_or_none()
 
 
 def test_month_end_helpers():

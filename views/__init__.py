@@ -10,6 +10,7 @@ MODULES = (
     "views.warnings",
     "views.classification",
     "views.writeoff",
+    "views.analytics_writeoffs",
     "views.collection",
     "views.collection_receipts",
     "views.queries",

@@ -18,6 +18,7 @@ depends_on = None
 def upgrade():
     op.create_table(
         'portfolio_snapshot',
+        sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('month_end', sa.Date(), nullable=False),
         sa.Column('loan_id', sa.Integer(), nullable=False),
         sa.Column('product_id', sa.Integer(), nullable=False),
@@ -34,8 +35,9 @@ def upgrade():
         sa.Column('overdue_principal', sa.Numeric(precision=18, scale=2), nullable=False),
         sa.CheckConstraint('five_class BETWEEN 1 AND 5', name='ck_snapshot_five_class'),
         sa.CheckConstraint('outstanding_principal >= 0 AND overdue_principal >= 0', name='ck_snapshot_money'),
-        sa.PrimaryKeyConstraint('month_end', 'loan_id'),
+        sa.PrimaryKeyConstraint('id'),
     )
+    op.create_index('uq_snapshot_month_loan', 'portfolio_snapshot', ['month_end', 'loan_id'], unique=True)
     op.create_index('ix_snapshot_month_class', 'portfolio_snapshot',
                     ['month_end', 'status', 'five_class', 'outstanding_principal'], unique=False)
     op.create_index('ix_snapshot_loan', 'portfolio_snapshot', ['loan_id', 'month_end'], unique=False)
@@ -56,4 +58,5 @@ def downgrade():
     op.drop_table('snapshot_month')
     op.drop_index('ix_snapshot_loan', table_name='portfolio_snapshot')
     op.drop_index('ix_snapshot_month_class', table_name='portfolio_snapshot')
+    op.drop_index('uq_snapshot_month_loan', table_name='portfolio_snapshot')
     op.drop_table('portfolio_snapshot')
