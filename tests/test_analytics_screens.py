@@ -68,8 +68,8 @@ def test_reports_open_for_admin_and_risk_staff_and_refuse_others(client_for, url
     for who in ("officer", "collector"):
         assert client_for(who).get(url).status_code == 403, (who, url)
     if "loans" not in url:
-        assert client_for("collector").get(url + "export/csv").status_code == 403
-        assert client_for("risk_checker").get(url + "export/xlsx").status_code == 200
+        assert client_for("collector").get(url + "export/csv/").status_code == 403
+        assert client_for("risk_checker").get(url + "export/xlsx/").status_code == 200
 
 
 def test_class_statistics_reconcile_loan_by_loan(client_for, seeded):
@@ -83,7 +83,7 @@ def test_class_statistics_reconcile_loan_by_loan(client_for, seeded):
     total = sum((v[1] for v in per_class.values()), D("0.00"))
     npl = sum((per_class[c][1] for c in (3, 4, 5)), D("0.00"))
     c = client_for("risk_approver")
-    exported = _csv(c.get(f"/classification_stats/export/csv?as_of={AS_OF}&by=product"))
+    exported = _csv(c.get(f"/classification_stats/export/csv/?as_of={AS_OF}&by=product"))
     assert exported[0] == ["五级分类统计"] and exported[1] == ["统计时点", "2025-06-30 月末"]
     assert exported[2] == ["分组", "按贷款产品"]
     _head, body = _table(exported, "五级分类统计(")
@@ -108,7 +108,7 @@ def test_ageing_and_migration_reconcile_loan_by_loan(client_for, seeded):
     for r in rows:
         per_bucket[r.bucket] += D(r.outstanding_principal).quantize(D("0.01"))
     c = client_for("admin")
-    _head, body = _table(_csv(c.get(f"/overdue_ageing/export/csv?as_of={AS_OF}")), "逾期账龄·余额")
+    _head, body = _table(_csv(c.get(f"/overdue_ageing/export/csv/?as_of={AS_OF}")), "逾期账龄·余额")
     total = body[-1]
     assert total[0] == "合计"
     assert [D(x) for x in total[1:7]] == [per_bucket[b] for b in range(6)]
@@ -118,7 +118,7 @@ def test_ageing_and_migration_reconcile_loan_by_loan(client_for, seeded):
     may = defaultdict(lambda: D("0.00"))
     for r in _snapshot_rows(date(2025, 5, 31)):
         may[r.five_class] += D(r.outstanding_principal).quantize(D("0.01"))
-    exported = _csv(c.get("/classification_migration/export/csv?start=2025-05-31&end=2025-06-30"))
+    exported = _csv(c.get("/classification_migration/export/csv/?start=2025-05-31&end=2025-06-30"))
     assert exported[1] == ["期初", "2025-05-31 月末"] and exported[2] == ["期末", "2025-06-30 月末"]
     _head, balances = _table(exported, "迁徙矩阵·期初余额")
     for code, label in FIVE_CLASSES.items():
@@ -156,7 +156,7 @@ def test_shares_add_up_to_exactly_100_percent(client_for, db):
     make.loan(five_class=2, principal="1000.00", days_overdue=10)
     make.loan(five_class=3, principal="1000.00", days_overdue=100)
     _db.session.commit()
-    _head, body = _table(_csv(client_for("admin").get("/classification_stats/export/csv?as_of=today")), "五级分类统计(")
+    _head, body = _table(_csv(client_for("admin").get("/classification_stats/export/csv/?as_of=today")), "五级分类统计(")
     assert [b[2] for b in body[:5]] == ["66.67", "16.67", "16.66", "0.00", "0.00"]
     assert sum(D(b[2]) for b in body[:5]) == D("100.00") == sum(D(b[4]) for b in body[:5])
 
@@ -165,7 +165,7 @@ def test_xlsx_has_numbers_as_numbers_and_neutralised_text(client_for, db):
     prod = f.product("=HYPERLINK(\"http://x\",\"点我\")")
     f.active_loan(prod=prod)
     _db.session.commit()
-    x = client_for("admin").get("/classification_stats/export/xlsx?as_of=today&by=product")
+    x = client_for("admin").get("/classification_stats/export/xlsx/?as_of=today&by=product")
     assert x.status_code == 200 and x.data[:2] == b"PK"
     ws = load_workbook(io.BytesIO(x.data)).active
     values = [[c.value for c in row] for row in ws.iter_rows()]
@@ -194,8 +194,8 @@ def test_only_admins_rebuild_a_past_month_end(client_for, db, monkeypatch):
 
 def test_vintage_and_writeoff_screens_show_the_seeded_months(client_for, seeded):
     c = client_for("admin")
-    _head, body = _table(_csv(c.get("/vintage/export/csv")), "曾逾期30天以上本金占比")
+    _head, body = _table(_csv(c.get("/vintage/export/csv/")), "曾逾期30天以上本金占比")
     assert body and all(len(b) == len(_head) for b in body)
-    exported = _csv(c.get("/writeoff_recovery/export/csv"))
+    exported = _csv(c.get("/writeoff_recovery/export/csv/"))
     _head, months = _table(exported, "核销与收回(按月)")
     assert len(months) == 13 and months[-1][0] == "合计"

@@ -191,13 +191,13 @@ def test_classification_stats_table_chart_and_exports(client_for, book):
     c = client_for("risk_approver")
     html = c.get("/classification_stats/?as_of=today").get_data(as_text=True)
     assert "<svg" in html and "损失" in html and "余额占比" in html
-    csv_text = c.get("/classification_stats/export/csv?as_of=today").get_data(as_text=True)
+    csv_text = c.get("/classification_stats/export/csv/?as_of=today").get_data(as_text=True)
     lines = csv_text.lstrip("\ufeff").splitlines()
     assert lines[0] == "五级分类统计" and lines[1] == "统计时点,今日(实时)"
     head = lines.index("五级分类,笔数,笔数占比(%),贷款余额(元),余额占比(%)")
     assert lines[head + 1].startswith("正常,1,33.34")  # 1 of the 3 open loans (largest remainder)
     assert lines[head + 6].startswith("合计,3,100")
-    x = c.get("/classification_stats/export/xlsx")
+    x = c.get("/classification_stats/export/xlsx/")
     assert x.status_code == 200 and x.data[:2] == b"PK"
 
 

@@ -81,7 +81,7 @@ class ReportView(PageView):
                            export_url=lambda kind: url_for(".export", export_type=kind, **args),
                            **context)
 
-    @expose("/export/<export_type>")
+    @expose("/export/<export_type>/")
     def export(self, export_type: str):
         report, _context = self.build()
         return export_response(report, export_type, f"{snapshots.today():%Y%m%d}")
