@@ -21,6 +21,7 @@ from admin_app.extensions import db
 from admin_app.permissions import allowed
 from services.importing import (MODES, FileRefused, ImportOutcome, import_file, kind_of, report_path,
                                 template_xlsx)
+from models.import_record import IMPORT_OUTCOMES
 from services.importing.engine import ACTIONS
 from services.importing.fields import cell_text
 
@@ -72,8 +73,20 @@ class ImportMixin:
 
     @expose("/import/", methods=("GET",))
     def import_form(self):
-        return self.render("import/upload.html", kind=self.import_declaration,
+        return self.render("import/upload.html", kind=self.import_declaration, recent=self._recent(),
+                           outcomes=IMPORT_OUTCOMES, modes=MODES,
                            max_mb=self._max_bytes() // (1024 * 1024), return_url=url_for(".index_view"))
+
+    def _recent(self, limit: int = 10) -> list:
+        """The latest imports of this kind the user may see (their own; admins everyone's)."""
+        from sqlalchemy import select
+
+        from models import ImportRecord
+
+        query = select(ImportRecord).where(ImportRecord.kind == self.import_kind)
+        if "admin" not in current_user.roles:
+            query = query.where(ImportRecord.user_id == current_user.id)
+        return list(db.session.scalars(query.order_by(ImportRecord.id.desc()).limit(limit)))
 
     @expose("/import/preview/", methods=("POST",))
     def import_preview(self):

@@ -104,6 +104,9 @@ def test_officer_imports_customers_as_their_own(client_for, db, users):
     c.post("/customers/import/commit/", data={"token": token_of(r), "mode": "all"})
     officers = set(db.session.scalars(select(Customer.officer_id)))
     assert officers == {users["officer"].id}
+    # Their imports are listed on the upload page; another officer's are not.
+    assert "客户.csv" in c.get("/customers/import/").get_data(as_text=True)
+    assert "客户.csv" not in client_for("officer2").get("/customers/import/").get_data(as_text=True)
 
 
 def test_screen_refuses_files_beyond_its_row_limit_pointing_at_the_cli(client_for, db):
