@@ -20,7 +20,8 @@ SHOWN_ERRORS = 30
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--commit", is_flag=True, help="写入数据库(不加则只预览)")
 @click.option("--skip-invalid", is_flag=True, help="仅导入无误的行(默认:有任何错误则全部不导入)")
-@click.option("--refresh", is_flag=True, help="导入后立即运行日终任务(状态、建议分类、预警)")
+@click.option("--refresh", is_flag=True,
+              help="导入后立即运行日终任务(状态、建议分类、预警);贷款不再逐笔计算状态,大批量导入更快")
 @click.option("--user", "username", default=None, help="记为导入人的用户名(默认 system)")
 @with_appcontext
 def import_command(kind, path, commit, skip_invalid, refresh, username):

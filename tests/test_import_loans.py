@@ -98,6 +98,8 @@ def test_loan_row_errors(db, users):
     assert errors[6] == [("放款日", "放款日不能晚于今天")]
     assert "文件内重复" in errors[7][0][1]
     assert db.session.scalar(select(func.count()).select_from(Loan)) == 0
+    out = imp(users, "loans", [["=1+2", "", "导入甲", "经营贷", "1000", "12", "12", "2026-01-01", ""]], LOAN_HEAD)
+    assert out.result.rows[0].errors[0][0] == "贷款编号" and "编号规则" in out.result.rows[0].errors[0][1]
     head = LOAN_HEAD[:-1] + ["到期日"]
     out = imp(users, "loans", [["DKE8", "", "导入甲", "经营贷", "1000", "12", "12", "2026-01-10", "2025-12-01"]], head)
     assert out.result.rows[0].errors == [("到期日", "到期日早于放款日")]

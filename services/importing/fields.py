@@ -104,6 +104,22 @@ def card_number(value) -> str:
 card_number.fmt = "12-19位数字(文本格式),银联卡须通过 Luhn 校验"
 
 
+def number_pattern(config_key: str, label: str, max_length: int):
+    """A loan or contract number follows the company's numbering rule (the app setting
+    `config_key`, as on the loan form), so no markup or formula can be a number."""
+    def parse(value):
+        import re
+
+        from flask import current_app
+
+        out = cell_text(value)
+        if len(out) > max_length or not re.fullmatch(current_app.config[config_key], out):
+            raise FieldError(f"{label}不符合公司编号规则({current_app.config[config_key + '_TEXT']})")
+        return out
+    parse.fmt = "按公司编号规则:大写字母、数字和横线"
+    return parse
+
+
 def money(value) -> Decimal:
     if isinstance(value, bool):
         raise FieldError("金额格式错误")

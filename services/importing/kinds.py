@@ -227,7 +227,8 @@ class CreditLineKind(ImportKind):
 
 # ---- records hanging on a loan ---------------------------------------------------------
 
-LOAN_NO = Column("loan_no", "贷款编号", required=True, parse=f.text(32), example="DK20260101000001")
+LOAN_NUMBER = f.number_pattern("LOAN_NUMBER_PATTERN", "贷款编号", 32)
+LOAN_NO = Column("loan_no", "贷款编号", required=True, parse=LOAN_NUMBER, example="DK20260101000001")
 
 
 class LoanChildKind(ImportKind):
@@ -322,9 +323,10 @@ class CollateralKind(LoanChildKind):
 class LoanKind(ImportKind):
     key, label, endpoint = "loans", "贷款", "loans"
     columns = (
-        Column("loan_no", "贷款编号", required=True, parse=f.text(32), example="DK20260101000001",
+        Column("loan_no", "贷款编号", required=True, parse=LOAN_NUMBER, example="DK20260101000001",
                note="按贷款编号匹配:已有且条款相同则跳过,条款不同为冲突"),
-        Column("contract_no", "合同编号", parse=f.text(40), example="HT20260101000001", note="不填则自动生成"),
+        Column("contract_no", "合同编号", parse=f.number_pattern("CONTRACT_NUMBER_PATTERN", "合同编号", 40),
+               example="HT20260101000001", note="不填则由贷款编号生成(HT…)"),
     ) + customer_columns() + (
         Column("product", "贷款产品", required=True, parse=f.text(64), example="经营贷",
                note="产品名称或产品代码,须已在「贷款产品」中配置;还款方式取自产品"),
@@ -420,7 +422,8 @@ class LoanKind(ImportKind):
                 raise RowError(f"剩余本金 {expected:,.2f} 元大于贷款金额 {loan.principal:,.2f} 元", "剩余本金")
             db.session.add(ImportBalanceCheck(loan_id=loan.id, outstanding_principal=expected))
             row.note = f"剩余本金 {expected:,.2f} 元待导入还款记录后核对"
-        refresh_position(loan, ctx.as_of)
+        if not ctx.refresh:  # with 导入后立即刷新 the daily job positions every loan at once
+            refresh_position(loan, ctx.as_of)
 
     def after_commit(self, rows, ctx):
         if ctx.refresh and rows:
@@ -503,7 +506,8 @@ class RepaymentKind(ImportKind):
         from services.loans import refresh_position
 
         loan = rows[0].values["loan"]
-        refresh_position(loan, ctx.as_of)
+        if not ctx.refresh:
+            refresh_position(loan, ctx.as_of)
         check = ctx.checks.get(loan.id)
         if check is None:
             return
