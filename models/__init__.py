@@ -10,5 +10,6 @@ from .review import Interview, Inspection, ClassificationChange, WriteOff, Appro
 from .collection import Collection, Receipt  # noqa: F401
 from .warning import Warning, Setting, JobRun  # noqa: F401
 from .audit import AuditLog  # noqa: F401
-from .snapshot import PortfolioSnapshot, SnapshotMonth  # noqa: F401
+from .snapshot import (PortfolioSnapshot, SnapshotCohort, SnapshotMigration, SnapshotMonth,  # noqa: F401
+                       SnapshotSummary)
 from .import_record import ImportRecord, ImportBalanceCheck  # noqa: F401

@@ -5,7 +5,7 @@ next (迁徙). Rows are only ever written by services.snapshots, a whole month a
 re-writing a month replaces it in one transaction (snapshot_month says which months exist)."""
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
@@ -92,3 +92,56 @@ class SnapshotMonth(db.Model):
     @property
     def source_label(self) -> str:
         return self.SOURCES.get(self.source, self.source)
+
+
+# ---- aggregates written with each month-end (the report screens read these, not 1,000,000 rows)
+class SnapshotSummary(db.Model):
+    """A month-end's snapshot rows counted and summed per (status, class, bucket, product,
+    officer): 五级分类统计, 逾期账龄 and their trends."""
+
+    __tablename__ = "snapshot_summary"
+    __table_args__ = (Index("ix_snapshot_summary_month", "month_end", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month_end: Mapped[date] = mapped_column(Date, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    five_class: Mapped[int] = mapped_column(Integer, nullable=False)
+    bucket: Mapped[int] = mapped_column(Integer, nullable=False)
+    product_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    officer_id: Mapped[int | None] = mapped_column(Integer)
+    loans: Mapped[int] = mapped_column(Integer, nullable=False)
+    balance_cents: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class SnapshotCohort(db.Model):
+    """A month-end's rows per disbursement month, by whether the loan was closed in that month
+    and how far overdue it had ever been (0: never over 30 days, 1: 31–90, 2: over 90): the
+    vintage (放款批次分析) sums these over month-ends."""
+
+    __tablename__ = "snapshot_cohort"
+    __table_args__ = (Index("ix_snapshot_cohort_month", "month_end", "start_month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month_end: Mapped[date] = mapped_column(Date, nullable=False)
+    start_month: Mapped[str] = mapped_column(String(7), nullable=False)
+    closed: Mapped[int] = mapped_column(Integer, nullable=False)  # 1: settled / written off in the month
+    ever_level: Mapped[int] = mapped_column(Integer, nullable=False)
+    loans: Mapped[int] = mapped_column(Integer, nullable=False)
+    principal_cents: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class SnapshotMigration(db.Model):
+    """The migration matrix between two consecutive held month-ends (from_class 0: loans new
+    since the start), refreshed whenever either month-end is written."""
+
+    __tablename__ = "snapshot_migration"
+    __table_args__ = (Index("ix_snapshot_migration_pair", "start_month_end", "end_month_end"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start_month_end: Mapped[date] = mapped_column(Date, nullable=False)
+    end_month_end: Mapped[date] = mapped_column(Date, nullable=False)
+    from_class: Mapped[int] = mapped_column(Integer, nullable=False)
+    to_col: Mapped[str] = mapped_column(String(16), nullable=False)
+    loans: Mapped[int] = mapped_column(Integer, nullable=False)
+    start_cents: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    end_cents: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -9,17 +9,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import String, and_, case, cast, func, literal, select
+from sqlalchemy import String, case, cast, func, literal, select
 
 from admin_app.extensions import db
-from jobs.steps.snapshot import last_month_ends, month_end
-from models import Loan, LoanProduct, PortfolioSnapshot, Repayment, SnapshotMonth, User, WriteOff
+from jobs.steps.snapshot import last_month_ends, migration_select, month_end
+from models import (Loan, LoanProduct, PortfolioSnapshot, Repayment, SnapshotCohort, SnapshotMigration,
+                    SnapshotMonth, SnapshotSummary, User, WriteOff)
 from models.enums import FIVE_CLASSES, OPEN_LOAN_STATUSES
 from models.portfolio_math import (SETTLED, WRITTEN_OFF, MigrationCell, largest_remainder_shares,
                                    migration_rates, ratio_percent)
 from models.snapshot import AGEING_BUCKETS
 
 S = PortfolioSnapshot
+SS = SnapshotSummary
 NPL_CLASSES = (3, 4, 5)  # 次级 + 可疑 + 损失
 BREAKDOWNS = {"": "全部", "product": "按贷款产品", "officer": "按客户经理"}
 MIGRATION_COLUMNS = tuple(FIVE_CLASSES) + (SETTLED, WRITTEN_OFF)
@@ -58,13 +60,16 @@ class AsOf:
         return f"{self.month_end:%Y-%m-%d} 月末" if self.month_end else "今日(实时)"
 
     def columns(self) -> dict:
+        """What the grouped reports select: the loans now (「今日」), or a month-end's
+        snapshot_summary (its rows already counted and summed per class, bucket, product and
+        officer when the month-end was written)."""
         if self.month_end is None:
-            return dict(cls=Loan.five_class, balance=Loan.outstanding_principal, product=Loan.product_id,
-                        officer=Loan.officer_id, days=Loan.days_overdue, bucket=bucket_sql(Loan.days_overdue),
-                        where=[Loan.status.in_(OPEN_LOAN_STATUSES)])
-        return dict(cls=S.five_class, balance=S.outstanding_principal, product=S.product_id,
-                    officer=S.officer_id, days=S.days_overdue, bucket=S.bucket,
-                    where=[S.month_end == self.month_end, S.status.in_(OPEN_LOAN_STATUSES)])
+            return dict(cls=Loan.five_class, product=Loan.product_id, officer=Loan.officer_id,
+                        bucket=bucket_sql(Loan.days_overdue), count=func.count(),
+                        cents=cents_sum(Loan.outstanding_principal), where=[Loan.status.in_(OPEN_LOAN_STATUSES)])
+        return dict(cls=SS.five_class, product=SS.product_id, officer=SS.officer_id, bucket=SS.bucket,
+                    count=func.coalesce(func.sum(SS.loans), 0), cents=func.coalesce(func.sum(SS.balance_cents), 0),
+                    where=[SS.month_end == self.month_end, SS.status.in_(OPEN_LOAN_STATUSES)])
 
 
 def snapshot_months() -> list[date]:
@@ -143,11 +148,12 @@ def class_statistics(as_of: AsOf, by: str = "") -> tuple[ClassGroup, list[ClassG
     """(the whole book, one group per product / officer when `by` is set) per class:
     笔数, 余额, shares that add up to exactly 100.00%, 不良贷款率."""
     c = as_of.columns()
-    key = c[by] if by else literal(None)
-    rows = db.session.execute(select(key, c["cls"], func.count(), cents_sum(c["balance"]))
-                              .where(*c["where"]).group_by(key, c["cls"])).all()
+    keys = [c[by]] if by else []
+    rows = db.session.execute(select(*keys, c["cls"], c["count"], c["cents"])
+                              .where(*c["where"]).group_by(*keys, c["cls"])).all()
     total, groups = defaultdict(lambda: [0, 0]), defaultdict(dict)
-    for k, cls, n, cents in rows:
+    for row in rows:
+        k, (cls, n, cents) = (row[0] if by else None), row[-3:]
         total[cls][0] += n
         total[cls][1] += int(round(cents))
         groups[k][cls] = (n, yuan(cents))
@@ -180,9 +186,9 @@ def class_trend(months: list[date], n: int = 12) -> list[TrendPoint]:
     """Per held month-end (the latest n, oldest first): balances per class and 不良贷款率."""
     chosen = sorted(months[:n])
     rows = db.session.execute(
-        select(S.month_end, S.five_class, func.count(), cents_sum(S.outstanding_principal))
-        .where(S.month_end.in_(chosen), S.status.in_(OPEN_LOAN_STATUSES))
-        .group_by(S.month_end, S.five_class)).all()
+        select(SS.month_end, SS.five_class, func.sum(SS.loans), func.sum(SS.balance_cents))
+        .where(SS.month_end.in_(chosen), SS.status.in_(OPEN_LOAN_STATUSES))
+        .group_by(SS.month_end, SS.five_class)).all()
     figures = defaultdict(dict)
     for day, cls, cnt, cents in rows:
         figures[day][cls] = (cnt, yuan(cents))
@@ -213,34 +219,21 @@ class Migration:
 
 def migration(start: date, end: date) -> Migration:
     """Loans open at month-end `start` by their class then, against their class at `end`, or
-    结清 / 核销 when they closed in between; balances at both ends (closed: 0 at the end)."""
-    e = S.__table__.alias("e")
-    open_statuses = OPEN_LOAN_STATUSES
-    end_col = case(
-        (e.c.status.in_(open_statuses), cast(e.c.five_class, String)),
-        (e.c.status == WRITTEN_OFF, literal(WRITTEN_OFF)),
-        (and_(e.c.loan_id.is_(None), Loan.status == WRITTEN_OFF, Loan.written_off_date <= end), literal(WRITTEN_OFF)),
-        else_=literal(SETTLED))
-    end_balance = case((e.c.status.in_(open_statuses), e.c.outstanding_principal), else_=literal(0))
-    rows = db.session.execute(
-        select(S.five_class, end_col, func.count(), cents_sum(S.outstanding_principal), cents_sum(end_balance))
-        .select_from(S)
-        .outerjoin(e, and_(e.c.loan_id == S.loan_id, e.c.month_end == end))
-        .join(Loan, Loan.id == S.loan_id)
-        .where(S.month_end == start, S.status.in_(open_statuses))
-        .group_by(S.five_class, end_col)).all()
-    cells = {}
+    结清 / 核销 when they closed in between; balances at both ends (closed: 0 at the end).
+    Consecutive month-ends are read from snapshot_migration (written with the month-ends);
+    any other pair is computed by the same SELECT (jobs.steps.snapshot.migration_select)."""
+    M = SnapshotMigration
+    rows = db.session.execute(select(M.from_class, M.to_col, M.loans, M.start_cents, M.end_cents)
+                              .where(M.start_month_end == start, M.end_month_end == end)).all()
+    if not rows:
+        rows = db.session.execute(migration_select(start, end)).all()
+    cells, new = {}, {}
     for cls, col, n, start_cents, end_cents in rows:
-        col = int(col) if col not in (SETTLED, WRITTEN_OFF) else col
-        cells[(cls, col)] = MigrationCell(n, yuan(start_cents), yuan(end_cents))
-    s = S.__table__.alias("s")
-    new_rows = db.session.execute(
-        select(e.c.five_class, func.count(), cents_sum(e.c.outstanding_principal))
-        .select_from(e)
-        .outerjoin(s, and_(s.c.loan_id == e.c.loan_id, s.c.month_end == start, s.c.status.in_(open_statuses)))
-        .where(e.c.month_end == end, e.c.status.in_(open_statuses), s.c.loan_id.is_(None))
-        .group_by(e.c.five_class)).all()
-    new = {cls: MigrationCell(n, Decimal("0.00"), yuan(cents)) for cls, n, cents in new_rows}
+        cell = MigrationCell(n, yuan(start_cents), yuan(end_cents))
+        if cls == 0:
+            new[int(col)] = cell
+        else:
+            cells[(cls, int(col) if col not in (SETTLED, WRITTEN_OFF) else col)] = cell
     return Migration(start, end, cells, new)
 
 
@@ -280,7 +273,7 @@ class AgeingRow:
 def ageing(as_of: AsOf) -> tuple[AgeingRow, list[AgeingRow]]:
     """(the whole book, one row per product): count and balance per ageing bucket."""
     c = as_of.columns()
-    rows = db.session.execute(select(c["product"], c["bucket"], func.count(), cents_sum(c["balance"]))
+    rows = db.session.execute(select(c["product"], c["bucket"], c["count"], c["cents"])
                               .where(*c["where"]).group_by(c["product"], c["bucket"])).all()
     per, total = defaultdict(dict), defaultdict(lambda: [0, 0])
     for product, bucket, n, cents in rows:
@@ -294,9 +287,9 @@ def ageing(as_of: AsOf) -> tuple[AgeingRow, list[AgeingRow]]:
 
 def ageing_trend(months: list[date], n: int = 12) -> list[tuple[date, AgeingRow]]:
     chosen = sorted(months[:n])
-    rows = db.session.execute(select(S.month_end, S.bucket, func.count(), cents_sum(S.outstanding_principal))
-                              .where(S.month_end.in_(chosen), S.status.in_(OPEN_LOAN_STATUSES))
-                              .group_by(S.month_end, S.bucket)).all()
+    rows = db.session.execute(select(SS.month_end, SS.bucket, func.sum(SS.loans), func.sum(SS.balance_cents))
+                              .where(SS.month_end.in_(chosen), SS.status.in_(OPEN_LOAN_STATUSES))
+                              .group_by(SS.month_end, SS.bucket)).all()
     per = defaultdict(dict)
     for day, bucket, cnt, cents in rows:
         per[day][bucket] = (cnt, yuan(cents))
@@ -345,25 +338,27 @@ def vintage(months: list[date], cohorts: int = 24) -> tuple[list[Cohort], int]:
                               .group_by(start_month)).all()
     result = {m: Cohort(m, n, yuan(c), {}) for m, n, c in base}
     held = sorted(d for d in months if d >= first_day)
-    for threshold in EVER_THRESHOLDS:
-        # The first held month-end at which each loan of the cohorts was over the threshold.
-        firsts = select(S.loan_id, S.start_month, S.principal, func.min(S.month_end).label("first")) \
-            .where(S.start_month >= first, S.max_days_overdue > threshold) \
-            .group_by(S.loan_id, S.start_month, S.principal).subquery()
-        rows = db.session.execute(select(firsts.c.start_month, firsts.c.first, cents_sum(firsts.c.principal))
-                                  .group_by(firsts.c.start_month, firsts.c.first)).all()
-        reached = defaultdict(dict)
-        for m, first_day_reached, cents in rows:
-            if isinstance(first_day_reached, str):
-                first_day_reached = date.fromisoformat(first_day_reached)
-            reached[m][first_day_reached] = yuan(cents)
+    # Per month-end and cohort: principal ever over 30 (level >= 1) / 90 (level 2) days, split
+    # into loans still in that month-end (open, or closed in its month) and loans closed then.
+    C = SnapshotCohort
+    at, closed = defaultdict(lambda: Decimal("0.00")), defaultdict(lambda: Decimal("0.00"))
+    for day, m, was_closed, level, cents in db.session.execute(
+            select(C.month_end, C.start_month, C.closed, C.ever_level, func.sum(C.principal_cents))
+            .where(C.ever_level >= 1, C.start_month >= first, C.month_end.in_(held))
+            .group_by(C.month_end, C.start_month, C.closed, C.ever_level)).all():
+        for threshold, min_level in zip(EVER_THRESHOLDS, (1, 2)):
+            if level >= min_level:
+                at[(day, m, threshold)] += yuan(cents)
+                if was_closed:
+                    closed[(day, m, threshold)] += yuan(cents)
+    carried = defaultdict(lambda: Decimal("0.00"))  # closed at earlier month-ends
+    for d in held:
         for m, cohort in result.items():
-            running = Decimal("0.00")
-            for d in held:
-                running += reached[m].get(d, Decimal("0.00"))
-                mob = _months_between(m, d)
+            mob = _months_between(m, d)
+            for threshold in EVER_THRESHOLDS:
                 if mob >= 0:
-                    cohort.ever[(threshold, mob)] = running
+                    cohort.ever[(threshold, mob)] = at[(d, m, threshold)] + carried[(m, threshold)]
+                carried[(m, threshold)] += closed[(d, m, threshold)]
     max_mob = max((_months_between(m, newest) for m in result), default=0)
     return sorted(result.values(), key=lambda c: c.month, reverse=True), max_mob
 

@@ -211,3 +211,29 @@ def test_seeding_writes_the_last_twelve_month_ends(db):
     months = [m.month_end for m in snapshots.months()]
     assert months == last_month_ends(date(2025, 5, 31), 12)[::-1]
     assert summary["snapshot_rows"] == db.session.execute(select(func.count()).select_from(PortfolioSnapshot)).scalar()
+
+
+def test_vintage_by_hand(hand_book):
+    """Cohort 2024-11 (B 500,000, F 400,000, G 250,000 = 1,150,000): at March's end (MOB 4)
+    B (49 days) and G (33 days) have been over 30 days: 750,000 / 1,150,000 = 65.22%; at
+    February's end (MOB 3) nobody had (B 18, G 2, F at most 1 day before settling). Cohort
+    2024-07 (D) was 122 days overdue at January's end (MOB 6): over 90 days, 100%."""
+    cohorts, _ = portfolio.vintage(snapshots_months := [M2, M1, M0])
+    by = {c.month: c for c in cohorts}
+    nov = by["2024-11"]
+    assert (nov.count, nov.principal) == (3, D("1150000.00"))
+    assert nov.share(30, 3) == D("0.00") and nov.share(30, 4) == D("65.22") and nov.share(90, 4) == D("0.00")
+    assert by["2024-07"].share(90, 6) == D("100.00") and by["2024-07"].share(90, 5) is None
+    # H, written off in March, stays counted: cohort 2023-09 ever over 90 days at MOB 18.
+    assert by["2023-09"].share(90, 18) == D("100.00")
+    assert snapshots_months
+
+
+def test_cached_matrices_equal_the_live_select(hand_book):
+    from models import SnapshotMigration
+
+    assert _db.session.execute(select(func.count()).select_from(SnapshotMigration)).scalar() > 0
+    cached = portfolio.migration(M0, M1)
+    _db.session.execute(SnapshotMigration.__table__.delete())
+    live = portfolio.migration(M0, M1)
+    assert cached.cells == live.cells and cached.new == live.new

@@ -191,9 +191,11 @@ def write_rebuilt(conn: Connection, sql: Sql, day: date, limits: Thresholds) -> 
 
 
 def record_month(conn: Connection, sql: Sql, day: date, source: str, by: str | None, seconds: float) -> None:
-    """snapshot_month's row for D: the open loans and balance just written."""
+    """The aggregates of month-end D and snapshot_month's row for it (the open loans and
+    balance just written)."""
     from datetime import datetime
 
+    write_aggregates(conn, sql, day)
     run = _Run(conn, sql, day)
     run.params.update(source=source, by=by, seconds=round(seconds, 2), at=datetime.now())
     run("DELETE FROM snapshot_month WHERE month_end = " + run.p("d"))
@@ -212,3 +214,104 @@ def run(ctx) -> None:
     started = time.perf_counter()
     ctx.stats["snapshot_rows"] = write_live(ctx.conn, ctx.sql, ctx.as_of)
     record_month(ctx.conn, ctx.sql, ctx.as_of, "job", "日终任务", time.perf_counter() - started)
+
+
+# ---- aggregates of a month-end (read by the report screens) --------------------------------------
+CLOSED_SQL = "('settled', 'written_off')"
+
+
+def _cents(column) -> str:
+    return f"CAST(SUM(ROUND({column} * 100)) AS BIGINT)"
+
+
+def write_aggregates(conn: Connection, sql: Sql, day: date) -> None:
+    """snapshot_summary and snapshot_cohort of month-end D from its rows, and the migration
+    matrices between D and the held month-ends next to it (pairs with D are recomputed)."""
+    run = _Run(conn, sql, day)
+    d = run.p("d")
+    run(f"DELETE FROM snapshot_summary WHERE month_end = {d}")
+    run(f"""INSERT INTO snapshot_summary (month_end, status, five_class, bucket, product_id, officer_id,
+                                          loans, balance_cents)
+            SELECT month_end, status, five_class, bucket, product_id, officer_id, COUNT(*),
+                   {_cents('outstanding_principal')}
+            FROM portfolio_snapshot WHERE month_end = {d}
+            GROUP BY month_end, status, five_class, bucket, product_id, officer_id""")
+    run(f"DELETE FROM snapshot_cohort WHERE month_end = {d}")
+    run(f"""INSERT INTO snapshot_cohort (month_end, start_month, closed, ever_level, loans, principal_cents)
+            SELECT month_end, start_month, closed, ever_level, COUNT(*), {_cents('principal')}
+            FROM (SELECT month_end, start_month, principal,
+                         CASE WHEN status IN {CLOSED_SQL} THEN 1 ELSE 0 END AS closed,
+                         CASE WHEN max_days_overdue > 90 THEN 2 WHEN max_days_overdue > 30 THEN 1 ELSE 0 END
+                             AS ever_level
+                  FROM portfolio_snapshot WHERE month_end = {d}) t
+            GROUP BY month_end, start_month, closed, ever_level""")
+    run(f"DELETE FROM snapshot_migration WHERE start_month_end = {d} OR end_month_end = {d}")
+    held = [r[0] if isinstance(r[0], date) else date.fromisoformat(r[0]) for r in
+            run(f"SELECT month_end FROM snapshot_month WHERE month_end <> {d}").all()]
+    before, after = [m for m in held if m < day], [m for m in held if m > day]
+    for start, end in ((max(before) if before else None, day), (day, min(after) if after else None)):
+        if start and end:
+            write_migration(conn, start, end)
+
+
+def _snap(name: str):
+    from models import PortfolioSnapshot
+
+    return PortfolioSnapshot.__table__.alias(name)
+
+
+def _cents_expr(column):
+    from sqlalchemy import BigInteger, cast, func
+
+    return cast(func.coalesce(func.sum(func.round(column * 100)), 0), BigInteger)
+
+
+def migration_select(start: date, end: date):
+    """The 迁徙 matrix as one SELECT (from_class, to_col, loans, start_cents, end_cents): loans
+    open at `start` by their class then, against their class at `end` ('1'..'5'), or
+    'settled' / 'written_off' when they closed in between (balance at the end 0); plus the
+    loans open at `end` and not at `start` as from_class 0. The one definition: the cached
+    matrices of consecutive month-ends and any other pair both come from it."""
+    from sqlalchemy import String, and_, case, cast, func, literal, select, union_all
+
+    from models import Loan
+    from models.enums import OPEN_LOAN_STATUSES
+
+    s, e, loan = _snap("s"), _snap("e"), Loan.__table__
+    to_col = case(
+        (e.c.status.in_(OPEN_LOAN_STATUSES), cast(e.c.five_class, String)),
+        (e.c.status == "written_off", literal("written_off")),
+        (and_(e.c.loan_id.is_(None), loan.c.status == "written_off", loan.c.written_off_date <= end),
+         literal("written_off")),
+        else_=literal("settled"))
+    end_balance = case((e.c.status.in_(OPEN_LOAN_STATUSES), e.c.outstanding_principal), else_=literal(0))
+    moved = (select(s.c.five_class.label("from_class"), to_col.label("to_col"), func.count().label("loans"),
+                    _cents_expr(s.c.outstanding_principal).label("start_cents"),
+                    _cents_expr(end_balance).label("end_cents"))
+             .select_from(s.outerjoin(e, and_(e.c.loan_id == s.c.loan_id, e.c.month_end == end))
+                          .join(loan, loan.c.id == s.c.loan_id))
+             .where(s.c.month_end == start, s.c.status.in_(OPEN_LOAN_STATUSES))
+             .group_by(s.c.five_class, to_col))
+    e2, s2 = _snap("e2"), _snap("s2")
+    new = (select(literal(0).label("from_class"), cast(e2.c.five_class, String).label("to_col"),
+                  func.count().label("loans"), literal(0).label("start_cents"),
+                  _cents_expr(e2.c.outstanding_principal).label("end_cents"))
+           .select_from(e2.outerjoin(s2, and_(s2.c.loan_id == e2.c.loan_id, s2.c.month_end == start,
+                                              s2.c.status.in_(OPEN_LOAN_STATUSES))))
+           .where(e2.c.month_end == end, e2.c.status.in_(OPEN_LOAN_STATUSES), s2.c.loan_id.is_(None))
+           .group_by(e2.c.five_class))
+    return union_all(moved, new)
+
+
+def write_migration(conn: Connection, start: date, end: date) -> None:
+    from sqlalchemy import delete, insert, literal, select
+
+    from models import SnapshotMigration
+
+    table = SnapshotMigration.__table__
+    conn.execute(delete(table).where(table.c.start_month_end == start, table.c.end_month_end == end))
+    matrix = migration_select(start, end).subquery()
+    conn.execute(insert(table).from_select(
+        ["start_month_end", "end_month_end", "from_class", "to_col", "loans", "start_cents", "end_cents"],
+        select(literal(start, table.c.start_month_end.type), literal(end, table.c.end_month_end.type),
+               matrix.c.from_class, matrix.c.to_col, matrix.c.loans, matrix.c.start_cents, matrix.c.end_cents)))
