@@ -112,6 +112,11 @@ class PermissionMixin:
 
 
 
+class _SessionHolder:
+    def __init__(self, session):
+        self.session = session
+
+
 def record_id(value) -> int | None:
     """A primary key from untrusted text: a plain decimal integer a database column can hold
     (an id like 9223372036854775808 is not found, not an OverflowError), else None."""
@@ -136,6 +141,16 @@ class CountAtLeast(int):
 
 
 class ScreenView(PermissionMixin, ExportMixin, ModelView):
+    # Flask-Admin 2.x takes the Flask-SQLAlchemy `db` (passing db.session is deprecated) and
+    # keeps it in `session`; our screens query through `self.session`, the request's session.
+    @property
+    def session(self):
+        return self._db.session
+
+    @session.setter
+    def session(self, value):
+        self._db = value if hasattr(value, "session") else _SessionHolder(value)
+
     list_template = "admin/screen_list.html"
     page_size = 20
     can_set_page_size = False

@@ -114,8 +114,8 @@ def scaffold_app(db_url):
         column_filters = ("kind", "is_current")
 
     admin = Admin(app, url="/scaffold")
-    views = [LoanScaffold(Loan, db.session, endpoint="s_loans"), WarningScaffold(Warning, db.session, endpoint="s_warnings")]
-    views += [ByLoanScaffold(m, db.session, endpoint=e) for m, e in
+    views = [LoanScaffold(Loan, db, endpoint="s_loans"), WarningScaffold(Warning, db, endpoint="s_warnings")]
+    views += [ByLoanScaffold(m, db, endpoint=e) for m, e in
               ((Installment, "s_installments"), (Repayment, "s_repayments"), (Collection, "s_collections"))]
     for view in views:
         admin.add_view(view)

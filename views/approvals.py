@@ -242,7 +242,7 @@ def register_stages(admin, workflow_key: str) -> None:
     """Add one workflow's stage screens to the menu, in stage order."""
     wf = WORKFLOWS[workflow_key]
     for stage in wf.stages:
-        view = stage_screen_class(wf, stage)(wf.model, db.session, name=stage.name,
+        view = stage_screen_class(wf, stage)(wf.model, db, name=stage.name,
                                              category=wf.category, endpoint=stage.endpoint)
         admin.add_view(view)
 

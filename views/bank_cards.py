@@ -43,4 +43,4 @@ class BankCardView(ImportMixin, ScreenView):
 def register(admin) -> None:
     from admin_app.extensions import db
 
-    admin.add_view(BankCardView(BankCard, db.session, name="客户银行卡账户管理", endpoint="bank_cards"))
+    admin.add_view(BankCardView(BankCard, db, name="客户银行卡账户管理", endpoint="bank_cards"))

@@ -121,7 +121,7 @@ class ClassificationManageView(LoanListView):
 
 
 def register(admin) -> None:
-    admin.add_view(ClassificationManageView(Loan, db.session, name="五级分类管理", category="五级分类",
+    admin.add_view(ClassificationManageView(Loan, db, name="五级分类管理", category="五级分类",
                                             endpoint="classification_manage"))
     from views import analytics
 

@@ -92,7 +92,7 @@ class PrefixAjaxLoader(QueryAjaxModelLoader):
     loader's `LIKE '%term%'` scans the table. `where` narrows the candidates."""
 
     def __init__(self, name, model, fields, where=None, placeholder="输入开头几个字查找"):
-        super().__init__(name, db.session, model, fields=fields, page_size=10,
+        super().__init__(name, db, model, fields=fields, page_size=10,
                          placeholder=placeholder, minimum_input_length=1)
         self.where = where
 
@@ -147,4 +147,4 @@ def officer_ref():
 def register_screens(admin, screens, category: str) -> None:
     """Add (view class, model, menu name, endpoint) rows to `category` of the menu, in order."""
     for view, model, name, endpoint in screens:
-        admin.add_view(view(model, db.session, name=name, category=category, endpoint=endpoint))
+        admin.add_view(view(model, db, name=name, category=category, endpoint=endpoint))

@@ -146,4 +146,4 @@ class ContractChangeView(LoanListView):
 
 
 def register(admin) -> None:
-    admin.add_view(ContractChangeView(Loan, db.session, name="合同变更", endpoint="contract_change"))
+    admin.add_view(ContractChangeView(Loan, db, name="合同变更", endpoint="contract_change"))

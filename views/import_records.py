@@ -50,5 +50,5 @@ class ImportRecordView(ScreenView):
 
 
 def register(admin) -> None:
-    admin.add_view(ImportRecordView(ImportRecord, db.session, name="导入记录", category=CATEGORY,
+    admin.add_view(ImportRecordView(ImportRecord, db, name="导入记录", category=CATEGORY,
                                     endpoint="import_records"))

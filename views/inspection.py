@@ -204,4 +204,4 @@ class InspectionLoanView(LoanListView):
 
 
 def register(admin) -> None:
-    admin.add_view(InspectionLoanView(Loan, db.session, name="贷后检查", endpoint="inspection_loans"))
+    admin.add_view(InspectionLoanView(Loan, db, name="贷后检查", endpoint="inspection_loans"))

@@ -48,4 +48,4 @@ def query_view(q: LoanQuery) -> type[LoanQueryView]:
 
 def register(admin) -> None:
     for q in QUERIES:
-        admin.add_view(query_view(q)(Loan, db.session, name=q.name, category=CATEGORY, endpoint=q.endpoint))
+        admin.add_view(query_view(q)(Loan, db, name=q.name, category=CATEGORY, endpoint=q.endpoint))

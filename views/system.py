@@ -145,5 +145,5 @@ class AuditLogView(ScreenView):
 
 
 def register(admin) -> None:
-    admin.add_view(UserView(User, db.session, name="用户", category=CATEGORY, endpoint="users"))
-    admin.add_view(AuditLogView(AuditLog, db.session, name="操作日志", category=CATEGORY, endpoint="audit_log"))
+    admin.add_view(UserView(User, db, name="用户", category=CATEGORY, endpoint="users"))
+    admin.add_view(AuditLogView(AuditLog, db, name="操作日志", category=CATEGORY, endpoint="audit_log"))

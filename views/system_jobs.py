@@ -145,4 +145,4 @@ def _username(user_id) -> str:
 
 def register(admin) -> None:
     admin.add_view(SettingsView(name="预警参数", category=CATEGORY, endpoint="settings", url="/settings"))
-    admin.add_view(JobRunView(JobRun, db.session, name="任务运行记录", category=CATEGORY, endpoint="job_runs"))
+    admin.add_view(JobRunView(JobRun, db, name="任务运行记录", category=CATEGORY, endpoint="job_runs"))

@@ -210,5 +210,5 @@ def make_view(screen: WarningScreen) -> type[WarningView]:
 
 def register(admin) -> None:
     for screen in SCREENS:
-        admin.add_view(make_view(screen)(Warning, db.session, name=screen.name, category=CATEGORY,
+        admin.add_view(make_view(screen)(Warning, db, name=screen.name, category=CATEGORY,
                                          endpoint=screen.endpoint))

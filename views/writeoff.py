@@ -143,6 +143,6 @@ class WriteOffView(ScreenView):
 
 
 def register(admin) -> None:
-    admin.add_view(WriteOffView(WriteOff, db.session, name="不良贷款核销", category="核销管理",
+    admin.add_view(WriteOffView(WriteOff, db, name="不良贷款核销", category="核销管理",
                                 endpoint="writeoff_apply"))
     register_stages(admin, "writeoff")
