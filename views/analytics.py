@@ -362,9 +362,9 @@ def register(admin) -> None:
                                  (AgeingView, "逾期账龄", "overdue_ageing"),
                                  (VintageView, "放款批次分析", "vintage")):
         admin.add_view(view(name=name, category="五级分类", endpoint=endpoint))
-    admin.add_view(SnapshotLoansView(PortfolioSnapshot, db.session, name="月末快照明细", category="五级分类",
+    admin.add_view(SnapshotLoansView(PortfolioSnapshot, db, name="月末快照明细", category="五级分类",
                                      endpoint="snapshot_loans"))
-    admin.add_view(PortfolioLoansView(Loan, db.session, name="分析明细", category="五级分类",
+    admin.add_view(PortfolioLoansView(Loan, db, name="分析明细", category="五级分类",
                                       endpoint="portfolio_loans"))
 
 
