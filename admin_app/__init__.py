@@ -58,6 +58,9 @@ def create_app(config: dict | None = None, config_name: str | None = None) -> Fl
     _register_admin(app)
     _register_template_helpers(app)
     _register_error_pages(app)
+    from admin_app import once
+
+    once.install(app)
 
     from admin_app.cli import register_cli
 

@@ -354,6 +354,37 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
         self.session.commit()
         flash(f"已删除 {len(rows)} 条记录。", "success")
 
+    # ---- notes under form fields ---------------------------------------------------------
+    # field name -> callable giving the line shown under the field (read per request: a
+    # parameter such as the single-loan limit may change at any time).
+    form_notes: dict[str, Callable[[], str]] = {}
+
+    def _with_notes(self, form):
+        for name, note in self.form_notes.items():
+            if name in getattr(form, "_fields", {}):
+                form[name].description = note()
+        return form
+
+    def create_form(self, obj=None):
+        return self._with_notes(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._with_notes(super().edit_form(obj))
+
+    # ---- bounds ------------------------------------------------------------------------
+    def validate_form(self, form):
+        """Flask-Admin's validation, then the bounds of admin_app.bounds on every money, rate
+        and date column of the model the form edits (each message under its field)."""
+        ok = super().validate_form(form)
+        from admin_app.bounds import column_problems
+
+        fields = getattr(form, "_fields", {})
+        problems = column_problems(self.model, {n: f.data for n, f in fields.items()},
+                                   {n: f.label.text for n, f in fields.items() if f.label})
+        for name, message in problems.items():
+            fields[name].errors = list(fields[name].errors) + [message]
+        return ok and not problems
+
     # ---- misc ----------------------------------------------------------------------
     def get_empty_list_message(self) -> str:
         return "没有符合条件的记录。"

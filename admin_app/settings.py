@@ -2,6 +2,7 @@
 `setting` table; read through get_int / get_time so callers never parse strings."""
 from dataclasses import dataclass
 from datetime import time
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
@@ -14,10 +15,15 @@ class Param:
     key: str
     label: str
     default: str
-    kind: str = "int"  # int | time
+    kind: str = "int"  # int | time | money | rate (percent) | text
     min: int = 0
     max: int = 3650
     group: str = "预警参数"
+
+    @property
+    def range_text(self) -> str:
+        return {"int": f"{self.min} – {self.max}", "time": "HH:MM", "money": "大于0,最多两位小数",
+                "rate": "大于0且小于100,最多四位小数", "text": "1 – 500 字"}[self.kind]
 
 
 PARAMS: tuple[Param, ...] = (
@@ -32,6 +38,10 @@ PARAMS: tuple[Param, ...] = (
     Param("class.loss_days", "损失类逾期天数下限(超过)", "360", group="五级分类参数"),
     Param("collection.start", "催收允许开始时间", "08:00", kind="time", group="催收参数"),
     Param("collection.end", "催收允许结束时间", "21:00", kind="time", group="催收参数"),
+    Param("loan.single_limit", "单笔贷款金额上限(元)", "10000000.00", kind="money", group="贷款参数"),
+    Param("loan.rate_ceiling", "年化利率上限(%)", "24", kind="rate", group="贷款参数"),
+    Param("loan.rate_ceiling_basis", "年化利率上限依据", "《最高人民法院关于审理民间借贷案件适用法律若干问题的规定》"
+          "及地方金融监管部门对小额贷款公司综合实际利率的要求", kind="text", group="贷款参数"),
 )
 PARAMS_BY_KEY = {p.key: p for p in PARAMS}
 
@@ -43,6 +53,14 @@ def _raw(key: str) -> str:
 
 def get_int(key: str) -> int:
     return int(_raw(key))
+
+
+def get_decimal(key: str) -> Decimal:
+    return Decimal(_raw(key))
+
+
+def get_text(key: str) -> str:
+    return _raw(key)
 
 
 def get_time(key: str) -> time:
@@ -61,6 +79,12 @@ def validate(key: str, value: str) -> str:
         if not p.min <= n <= p.max:
             raise ValueError(f"{p.label}必须在 {p.min} 到 {p.max} 之间")
         return str(n)
+    if p.kind in ("money", "rate"):
+        return _validate_number(p, value)
+    if p.kind == "text":
+        if not value or len(value) > 500:
+            raise ValueError(f"{p.label}应为 1 到 500 个字")
+        return value
     try:
         hh, mm = value.split(":")
         if not (hh.isascii() and hh.isdigit() and mm.isascii() and mm.isdigit() and len(mm) == 2):
@@ -88,15 +112,52 @@ def collection_window_problem(values: dict[str, str]) -> dict[str, str]:
     return {}
 
 
-def set_value(key: str, value: str, user_id: int | None = None) -> None:
+def _validate_number(p: Param, value: str) -> str:
+    from models.bounds import money_problem, rate_problem
+
+    try:
+        number = Decimal(value.replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(f"{p.label}必须是数字") from None
+    problem = (money_problem if p.kind == "money" else rate_problem)(number, p.label)
+    if problem:
+        raise ValueError(problem)
+    if number <= 0 or (p.kind == "rate" and number >= 100):
+        raise ValueError(f"{p.label}取值范围:{p.range_text}")
+    return f"{number:.2f}" if p.kind == "money" else f"{number.normalize():f}"
+
+
+CLASS_THRESHOLD_KEYS = ("class.attention_days", "class.substandard_days", "class.doubtful_days",
+                        "class.loss_days")
+
+
+def check_together(values: dict[str, str]) -> dict[str, str]:
+    """Rules across parameters, on a full set of validated values: {key: message}.
+    The five-class thresholds must rise strictly from 关注 to 损失 (a loan overdue longer is
+    never classed better); the collection hours run forwards within a day."""
+    days = [int(values[k]) for k in CLASS_THRESHOLD_KEYS]
+    for i in range(1, len(days)):
+        if days[i] <= days[i - 1]:
+            chain = " < ".join(f"{PARAMS_BY_KEY[k].label.split('逾期')[0]}({d})"
+                               for k, d in zip(CLASS_THRESHOLD_KEYS, days))
+            return {CLASS_THRESHOLD_KEYS[i]: f"五级分类参数须逐级递增:{chain} 不成立"}
+    return collection_window_problem(values)
+
+
+def current_values() -> dict[str, str]:
+    stored = dict(db.session.execute(select(Setting.key, Setting.value)).all())
+    return {p.key: stored.get(p.key, p.default) for p in PARAMS}
+
+
+def set_value(key: str, value: str, user_id: int | None = None, *, checked_together: bool = False) -> None:
+    """Store one parameter. Its rules across parameters are checked against the stored
+    others, unless the caller checked the whole new set (check_together) already."""
     from datetime import datetime
 
     value = validate(key, value)
-    if key in COLLECTION_WINDOW:
-        other = {k: _raw(k) for k in COLLECTION_WINDOW}
-        problem = collection_window_problem({**other, key: value})
-        if problem:
-            raise ValueError(next(iter(problem.values())))
+    problems = {} if checked_together else check_together({**current_values(), key: value})
+    if problems:
+        raise ValueError(next(iter(problems.values())))
     row = db.session.get(Setting, key)
     if row is None:
         row = Setting(key=key, value=value)

@@ -33,6 +33,7 @@ class RunResult:
     outcome: str  # ok | failed | locked
     rows: dict[str, int] = field(default_factory=dict)  # warning rows per kind after the run
     loans_updated: int = 0
+    class_proposals: int = 0  # system 五级分类 proposals opened (jobs.steps.proposals)
     changes: dict[str, int] = field(default_factory=dict)  # warning rows per CHANGE_KEYS
     seconds: float = 0.0
     error: str | None = None
@@ -43,7 +44,8 @@ class RunResult:
         return self.outcome == "ok"
 
     def summary(self) -> dict:
-        return {"rows": self.rows, "loans_updated": self.loans_updated, **self.changes,
+        return {"rows": self.rows, "loans_updated": self.loans_updated,
+                "class_proposals": self.class_proposals, **self.changes,
                 "seconds": round(self.seconds, 2)}
 
     def describe(self) -> str:
@@ -55,7 +57,7 @@ class RunResult:
         kinds = "、".join(f"{WARNING_KINDS[k]} {self.rows.get(k, 0):,} 条" for k in WARNING_KINDS)
         c = self.changes
         return (f"日终任务完成(业务日期 {day},用时 {self.seconds:.1f} 秒):"
-                f"更新贷款 {self.loans_updated:,} 笔;预警 {kinds},共 {sum(self.rows.values()):,} 条"
+                f"更新贷款 {self.loans_updated:,} 笔;系统提出五级分类调整 {self.class_proposals:,} 笔;预警 {kinds},共 {sum(self.rows.values()):,} 条"
                 f"(新增 {c.get('inserted', 0):,}、延续 {c.get('moved', 0):,}、更新 {c.get('updated', 0):,}、"
                 f"移除 {c.get('removed', 0):,},清理过期未处理记录 {c.get('pruned', 0):,})。")
 
@@ -91,6 +93,7 @@ def _run_locked(engine: Engine, as_of: date, started: float, request_id=None, on
     else:
         result = RunResult(as_of, "ok", rows=stats.get("rows", {}),
                            loans_updated=stats.get("loans_updated", 0),
+                           class_proposals=stats.get("class_proposals", 0),
                            changes={k: stats.get(k, 0) for k in CHANGE_KEYS})
     result.run_id = run_id
     result.seconds = time.perf_counter() - started

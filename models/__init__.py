@@ -13,3 +13,4 @@ from .audit import AuditLog  # noqa: F401
 from .snapshot import (PortfolioSnapshot, SnapshotCohort, SnapshotMigration, SnapshotMonth,  # noqa: F401
                        SnapshotSummary)
 from .import_record import ImportRecord, ImportBalanceCheck  # noqa: F401
+from .submission import FormSubmission  # noqa: F401

@@ -6,6 +6,7 @@ from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Inte
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
+from .bounds import bound_check
 from .types import Money
 
 
@@ -13,6 +14,7 @@ class Collection(db.Model):
     __tablename__ = "collection"
     __table_args__ = (
         CheckConstraint("promised_amount IS NULL OR promised_amount >= 0", name="ck_collection_promise"),
+        bound_check("collection"),
         Index("ix_collection_loan", "loan_id", "id"),
         # The 待上传回执 screens list records that need a receipt and have none yet.
         Index("ix_collection_receipt_wait", "needs_receipt", "has_receipt", "target"),

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
 from .enums import CUSTOMER_TYPES
+from .bounds import bound_check
 from .types import Money
 
 
@@ -57,7 +58,7 @@ class BankCard(db.Model):
 
 class CreditLine(db.Model):
     __tablename__ = "credit_line"
-    __table_args__ = (Index("ix_credit_line_expiry", "expiry_date"),)
+    __table_args__ = (Index("ix_credit_line_expiry", "expiry_date"), bound_check("credit_line"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False, index=True)

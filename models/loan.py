@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
 from .enums import FIVE_CLASSES, LOAN_STATUSES, REPAYMENT_METHODS
+from .bounds import bound_check
 from .types import Money, Rate
 
 
@@ -15,6 +16,7 @@ class Loan(db.Model):
     __tablename__ = "loan"
     __table_args__ = (
         CheckConstraint("principal > 0", name="ck_loan_principal_positive"),
+        bound_check("loan"),
         CheckConstraint("outstanding_principal >= 0", name="ck_loan_outstanding_nonneg"),
         CheckConstraint("rate > 0 AND rate < 100", name="ck_loan_rate_range"),
         CheckConstraint("five_class BETWEEN 1 AND 5", name="ck_loan_five_class"),
@@ -99,7 +101,8 @@ class Loan(db.Model):
 
 class Guarantor(db.Model):
     __tablename__ = "guarantor"
-    __table_args__ = (CheckConstraint("guaranteed_amount >= 0", name="ck_guarantor_amount"),)
+    __table_args__ = (CheckConstraint("guaranteed_amount >= 0", name="ck_guarantor_amount"),
+                      bound_check("guarantor"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), nullable=False, index=True)
@@ -119,6 +122,7 @@ class Collateral(db.Model):
     __tablename__ = "collateral"
     __table_args__ = (
         CheckConstraint("value >= 0", name="ck_collateral_value"),
+        bound_check("collateral"),
         Index("ix_collateral_kind_expiry", "kind", "expiry_date"),
     )
 
@@ -141,7 +145,8 @@ class RateChange(db.Model):
     """A posted rate change: never edited, a correction is a new record."""
 
     __tablename__ = "rate_change"
-    __table_args__ = (CheckConstraint("new_rate > 0 AND new_rate < 100", name="ck_rate_change_range"),)
+    __table_args__ = (CheckConstraint("new_rate > 0 AND new_rate < 100", name="ck_rate_change_range"),
+                      bound_check("rate_change"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), nullable=False, index=True)
@@ -179,6 +184,7 @@ class Repayment(db.Model):
     __tablename__ = "repayment"
     __table_args__ = (
         CheckConstraint("amount > 0", name="ck_repayment_amount_positive"),
+        bound_check("repayment"),
         CheckConstraint("penalty_part >= 0 AND interest_part >= 0 AND principal_part >= 0",
                         name="ck_repayment_parts_nonneg"),
         # The parts add up to the amount, to the cent (SQLite keeps NUMERIC as floating point).

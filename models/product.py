@@ -3,12 +3,14 @@ from sqlalchemy import Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.extensions import db
+from .bounds import bound_check
 from .types import Rate
 
 
 class LoanProduct(db.Model):
     __tablename__ = "loan_product"
     __table_args__ = (
+        bound_check("loan_product"),
         CheckConstraint("min_rate > 0 AND min_rate <= default_rate AND default_rate <= max_rate "
                         "AND max_rate < 100", name="ck_product_rate_range"),
         CheckConstraint("min_term > 0 AND min_term <= max_term", name="ck_product_term_range"),

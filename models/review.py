@@ -7,6 +7,7 @@ from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Inte
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from admin_app.extensions import db
+from .bounds import bound_check
 from .types import Money
 
 
@@ -99,6 +100,7 @@ class WriteOff(ReviewMixin, db.Model):
     __tablename__ = "write_off"
     __table_args__ = (
         CheckConstraint("principal_amount >= 0 AND interest_amount >= 0", name="ck_write_off_amounts"),
+        bound_check("write_off"),
         Index("ix_write_off_stage", "review_status", "review_stage", "id"),
         Index("uq_write_off_open", "loan_id", unique=True,
               sqlite_where=db.text("review_status != 'withdrawn'"),

@@ -17,7 +17,7 @@ from models.enums import LOAN_STATUSES, OPEN_LOAN_STATUSES, REPAYMENT_METHODS
 from models.money import (ZERO, PeriodState, ScheduleRow, add_months, allocate, build_schedule,
                           money, months_since, period_penalty, recompute_after_rate_change,
                           reschedule_for_extension)
-from services import BusinessError
+from services import BusinessError, limits
 
 # 贷款通则 第十二条: short-term loans may be extended by at most the original term, medium-term
 # loans (1–5 years) by half of it, long-term loans by at most three years.
@@ -54,6 +54,7 @@ def _amount(value, label: str) -> Decimal:
         raise BusinessError(f"{label}格式不正确") from None
     if not amount.is_finite() or amount <= 0:
         raise BusinessError(f"{label}必须大于0")
+    limits.check_money(amount, label)
     if amount != money(amount):
         raise BusinessError(f"{label}最多保留两位小数")
     return money(amount)
@@ -110,6 +111,7 @@ def open_loan(*, customer, product, principal, rate=None, term_months, start_dat
     if product.repayment_method not in REPAYMENT_METHODS:
         raise BusinessError("贷款产品的还款方式无效")
     principal = _amount(principal, "贷款金额")
+    limits.check_principal(principal)
     rate = _rate_in_range(product, product.default_rate if rate is None else rate)
     if not isinstance(term_months, int) or not product.min_term <= term_months <= product.max_term:
         raise BusinessError(f"贷款期限须在 {product.min_term} 至 {product.max_term} 个月之间")
@@ -118,6 +120,7 @@ def open_loan(*, customer, product, principal, rate=None, term_months, start_dat
         loan_no = loan_no or f"DK{start_date:%Y%m%d}{serial}"
         contract_no = contract_no or f"HT{start_date:%Y%m%d}{serial}"
     schedule = build_schedule(principal, rate, term_months, start_date, product.repayment_method)
+    limits.check_schedule(principal, start_date, schedule)
     loan = Loan(loan_no=loan_no, contract_no=contract_no, customer_id=customer.id,
                 customer_name=customer.name, product_id=product.id, principal=principal, rate=rate,
                 term_months=term_months, start_date=start_date, maturity_date=schedule[-1].due_date,
@@ -292,6 +295,7 @@ def _rate_change_rows(loan: Loan, new_rate: Decimal, effective_date: date) -> li
                                        start_date=loan.start_date, old_rate=Decimal(loan.rate))
     if not any(row.recomputed for row in rows):
         raise BusinessError("生效日期之后没有未还款的期次,无需调整利率")
+    limits.check_schedule(loan.principal, loan.start_date, rows, "调整后")
     return rows
 
 
@@ -365,10 +369,12 @@ def _check_extension(loan: Loan, new_maturity: date, as_of: date) -> None:
 def _extension_rows(loan: Loan, new_maturity: date, as_of: date) -> list[ScheduleRow]:
     states = [_state(loan, inst, as_of) for inst in _installments(loan)]
     try:
-        return reschedule_for_extension(states, new_maturity, Decimal(loan.rate), loan.repayment_method,
+        rows = reschedule_for_extension(states, new_maturity, Decimal(loan.rate), loan.repayment_method,
                                         start_date=loan.start_date, as_of=as_of)
     except ValueError:
         raise BusinessError("没有可展期的未还本金(未到期且未还款的期次)") from None
+    limits.check_schedule(loan.principal, loan.start_date, rows, "展期后")
+    return rows
 
 
 def preview_extension(loan: Loan, new_maturity: date, as_of: date | None = None) -> list[ScheduleRow]:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from admin_app.extensions import db
 from models import Loan, WriteOff
+from models.bounds import money_problem
 from models.classification import SUBSTANDARD
 from models.enums import OPEN_LOAN_STATUSES
 from services import BusinessError
@@ -28,6 +29,9 @@ def _money(value, label: str) -> Decimal:
         raise BusinessError(f"{label}必须是金额") from None
     if not amount.is_finite() or amount < 0:
         raise BusinessError(f"{label}不能为负数")
+    problem = money_problem(amount, label)
+    if problem:
+        raise BusinessError(problem)
     if amount != amount.quantize(CENT, ROUND_HALF_UP):
         raise BusinessError(f"{label}最多保留两位小数")
     return amount.quantize(CENT, ROUND_HALF_UP)

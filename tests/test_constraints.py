@@ -17,18 +17,28 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Callable
 
+import os
+
 import pytest
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from admin_app.extensions import db as _db
-from models import (ClassificationChange, Collateral, Collection, Customer, Guarantor, Installment,
+from models import (ClassificationChange, Collateral, Collection, CreditLine, Customer, Guarantor, Installment,
                     Loan, LoanProduct, PortfolioSnapshot, RateChange, Receipt, Repayment, User, Warning,
                     WriteOff)
 from tests import book_factory as book
 
 D = Decimal
 TODAY = date(2025, 3, 1)
+OVER = D("1000000000000.01")  # 10^12 and a cent
+# PostgreSQL's NUMERIC(18, 2) rounds a third decimal away before any CHECK sees it; SQLite
+# keeps it, and the bounds CHECK refuses it.
+SQLITE = not os.environ.get("TEST_DATABASE_URL")
+
+
+def cents(column: str) -> list:
+    return [{column: D("100.005")}] if SQLITE else []
 
 
 class Ctx:
@@ -87,6 +97,11 @@ def _customer(ctx, n):
 def _product(ctx, n):
     return dict(code=f"CK-P{n}", name=f"约束产品{n}", repayment_method="equal_installment",
                 min_rate=D("4"), max_rate=D("24"), default_rate=D("12"))
+
+
+def _credit_line(ctx, n):
+    return dict(customer_id=ctx.customer.id, amount=D("200000.00"), start_date=TODAY,
+                expiry_date=date(2026, 3, 1))
 
 
 def _user(ctx, n):
@@ -194,7 +209,7 @@ CASES = [
           accepted=[{"outstanding_principal": D("0")}]),
     check("ck_loan_rate_range", Loan, _loan,
           refused=[{"rate": D("0")}, {"rate": D("-1")}, {"rate": D("100")}, {"rate": D("150")}],
-          accepted=[{"rate": D("0.000001")}, {"rate": D("99.999999")}]),
+          accepted=[{"rate": D("0.0001")}, {"rate": D("99.9999")}]),
     check("ck_loan_five_class", Loan, _loan,
           refused=[{"five_class": 0}, {"five_class": 6}, {"five_class": -1}],
           accepted=[{"five_class": 1}, {"five_class": 5}]),
@@ -217,7 +232,7 @@ CASES = [
           refused=[{"value": D("-0.01")}], accepted=[{"value": D("0")}]),
     check("ck_rate_change_range", RateChange, _rate_change,
           refused=[{"new_rate": D("0")}, {"new_rate": D("-3")}, {"new_rate": D("100")}],
-          accepted=[{"new_rate": D("0.000001")}, {"new_rate": D("99.999999")}]),
+          accepted=[{"new_rate": D("0.0001")}, {"new_rate": D("99.9999")}]),
     check("ck_repayment_amount_positive", Repayment, _repayment,
           refused=[{"amount": D("0"), "principal_part": D("0")},
                    {"amount": D("-0.01"), "principal_part": D("-0.01")}],
@@ -279,14 +294,49 @@ CASES = [
     check("ck_product_rate_range", LoanProduct, _product,
           refused=[{"min_rate": D("0")}, {"min_rate": D("13")}, {"max_rate": D("11")},
                    {"max_rate": D("100")}, {"default_rate": D("3")}, {"default_rate": D("25")}],
-          accepted=[{"min_rate": D("12"), "max_rate": D("12")}, {"min_rate": D("0.000001")},
-                    {"max_rate": D("99.999999")}]),
+          accepted=[{"min_rate": D("12"), "max_rate": D("12")}, {"min_rate": D("0.0001")},
+                    {"max_rate": D("99.9999")}]),
     check("ck_product_term_range", LoanProduct, _product,
           refused=[{"min_term": 0}, {"min_term": 37}, {"max_term": 0}],
           accepted=[{"min_term": 36}, {"min_term": 1, "max_term": 1}]),
     check("ck_product_terms_nonneg", LoanProduct, _product,
           refused=[{"penalty_markup": D("-1")}, {"grace_days": -1}, {"inspection_interval_days": 0}],
           accepted=[{"penalty_markup": D("0"), "grace_days": 0, "inspection_interval_days": 1}]),
+    # Bounds (models.bounds): money within 10^12 and two decimals, rates four decimals, dates
+    # from 2000-01-01.
+    check("ck_loan_bounds", Loan, _loan,
+          refused=[{"principal": OVER}, {"outstanding_principal": OVER}, {"rate": D("12.12345")},
+                   {"start_date": date(1999, 12, 31)}] + cents("principal"),
+          accepted=[{"principal": D("1000000000000.00"), "outstanding_principal": D("1000000000000.00")},
+                    {"rate": D("12.1234")}, {"start_date": date(2000, 1, 1)}]),
+    check("ck_repayment_bounds", Repayment, _repayment,
+          refused=[{"amount": OVER, "principal_part": OVER}]
+          + ([{"amount": D("100.005"), "principal_part": D("100.005")}] if SQLITE else []),
+          accepted=[{"amount": D("1000000000000.00"), "principal_part": D("1000000000000.00")}]),
+    check("ck_rate_change_bounds", RateChange, _rate_change,
+          refused=[{"new_rate": D("10.00001")}, {"effective_date": date(1999, 12, 31)}],
+          accepted=[{"new_rate": D("10.0001")}, {"effective_date": date(2000, 1, 1)}]),
+    check("ck_product_bounds", LoanProduct, _product,
+          refused=[{"min_rate": D("4.00001")}, {"default_rate": D("12.00001")},
+                   {"max_rate": D("23.99999")}, {"penalty_markup": D("50.00001")}],
+          accepted=[{"min_rate": D("4.0001"), "default_rate": D("12.0001"), "max_rate": D("23.9999"),
+                     "penalty_markup": D("50.0001")}]),
+    check("ck_guarantor_bounds", Guarantor, _guarantor,
+          refused=[{"guaranteed_amount": OVER}] + cents("guaranteed_amount"),
+          accepted=[{"guaranteed_amount": D("1000000000000.00")}]),
+    check("ck_collateral_bounds", Collateral, _collateral,
+          refused=[{"value": OVER}, {"start_date": date(1999, 12, 31)}] + cents("value"),
+          accepted=[{"value": D("1000000000000.00")}, {"start_date": date(2000, 1, 1)}]),
+    check("ck_credit_line_bounds", CreditLine, _credit_line,
+          refused=[{"amount": OVER}, {"start_date": date(1999, 12, 31)},
+                   {"expiry_date": date(1999, 12, 31)}] + cents("amount"),
+          accepted=[{"amount": D("1000000000000.00")}, {"start_date": date(2000, 1, 1)}]),
+    check("ck_write_off_bounds", WriteOff, _write_off,
+          refused=[{"principal_amount": OVER}, {"interest_amount": OVER}] + cents("interest_amount"),
+          accepted=[{"principal_amount": D("1000000000000.00")}]),
+    check("ck_collection_bounds", Collection, _collection,
+          refused=[{"promised_amount": OVER}] + cents("promised_amount"),
+          accepted=[{"promised_amount": D("1000000000000.00")}]),
     unique("customer.id_number", Customer, _customer, ["id_number"]),
     unique("loan_product.code", LoanProduct, _product, ["code"]),
     unique("loan_product.name", LoanProduct, _product, ["name"]),

@@ -32,7 +32,7 @@ REFERENCE_ROW = """{% extends '%(base)s' %}
 
 def _table(html: str) -> str:
     table = re.search(r'<table class="table[^"]*model-list">.*?</table>', html, re.S).group(0)
-    table = re.sub(r'(name="csrf_token"[^>]*value=")[^"]*', r"\1", table)
+    table = re.sub(r'(name="(?:csrf_token|form_once)"[^>]*value=")[^"]*', r"\1", table)
     return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", table)).replace("> ", ">").replace(" <", "<")
 
 

@@ -14,6 +14,7 @@ from admin_app.screens import DeleteGuard, ScreenView, SearchField
 from models import BankCard, CreditLine, Customer, Loan, LoanProduct, Warning
 from models.enums import CUSTOMER_TYPES, LOAN_STATUSES, REPAYMENT_METHODS
 from services import BusinessError
+from services.limits import ceiling_note, ceiling_refusal, product_annual_rate, single_loan_limit
 from views.common import OFFICER_ONLY, LoanListView, PrefixAjaxLoader, customer_ref, officer_ref, register_screens
 
 CATEGORY = "基础数据"
@@ -78,16 +79,19 @@ class CustomerView(ImportMixin, ScreenView):
 # ---- loan products --------------------------------------------------------------------
 
 class ProductView(ScreenView):
-    column_list = ("code", "name", "repayment_method", "min_rate", "default_rate", "max_rate", "min_term",
-                   "max_term", "penalty_markup", "grace_days", "inspection_interval_days", "active")
+    column_list = ("code", "name", "repayment_method", "min_rate", "default_rate", "max_rate", "annual_rate",
+                   "min_term", "max_term", "penalty_markup", "grace_days", "inspection_interval_days", "active")
     column_labels = {"code": "产品代码", "name": "产品名称", "repayment_method": "还款方式",
                      "min_rate": "最低年利率(%)", "default_rate": "默认年利率(%)", "max_rate": "最高年利率(%)",
                      "min_term": "最短期限(月)", "max_term": "最长期限(月)", "penalty_markup": "罚息上浮(%)",
-                     "grace_days": "宽限期(天)", "inspection_interval_days": "贷后检查频率(天)", "active": "启用"}
+                     "grace_days": "宽限期(天)", "inspection_interval_days": "贷后检查频率(天)", "active": "启用",
+                     "annual_rate": "最高年化利率(IRR,%)"}
     column_choices = {"repayment_method": list(REPAYMENT_METHODS.items())}
     column_sortable_list = ("code", "name")
     column_default_sort = "code"
-    form_columns = column_list
+    form_columns = tuple(c for c in column_list if c != "annual_rate")
+    column_formatters = {"annual_rate": lambda v, c, m, n: product_annual_rate(
+        m.repayment_method, m.max_rate, m.min_term, m.max_term)}
     form_choices = {"repayment_method": list(REPAYMENT_METHODS.items())}
     form_args = {
         "min_rate": {"validators": [NumberRange(min=Decimal("0.000001"), max=Decimal("99.999999"),
@@ -104,6 +108,7 @@ class ProductView(ScreenView):
     }
     search_fields = (SearchField("name", "产品名称", LoanProduct.name, mode="contains"),)
     delete_guards = (DeleteGuard(Loan, "product_id", "该产品已有贷款使用"),)
+    form_notes = {"max_rate": lambda: ceiling_note("按最高年利率、最短与最长期限计算的年化利率(IRR)")}
 
     def validate_form(self, form):
         ok = super().validate_form(form)
@@ -114,6 +119,12 @@ class ProductView(ScreenView):
             problems.append((form.default_rate, "应满足 最低年利率 ≤ 默认年利率 ≤ 最高年利率"))
         if form.min_term.data > form.max_term.data:
             problems.append((form.max_term, "最长期限不能小于最短期限"))
+        elif not problems and form.repayment_method.data in REPAYMENT_METHODS:
+            annual = product_annual_rate(form.repayment_method.data, form.max_rate.data,
+                                         form.min_term.data, form.max_term.data)
+            refusal = ceiling_refusal(annual, "按最高年利率计算的")
+            if refusal:
+                problems.append((form.max_rate, refusal))
         for field, message in problems:
             field.errors = list(field.errors) + [message]
         return not problems
@@ -133,6 +144,8 @@ class LoanView(ImportMixin, LoanListView):
         SearchField("status", "贷款状态", Loan.status, mode="choice", choices=LOAN_STATUSES),)
     form_columns = ("customer", "product", "principal", "rate", "term_months", "start_date", "officer",
                     "loan_no", "contract_no")
+    form_notes = {"principal": lambda: f"单笔贷款金额上限 {single_loan_limit():,.2f} 元(系统参数),金额最多两位小数",
+                  "rate": lambda: "留空则使用产品的默认年利率;最多四位小数。" + ceiling_note("按还款计划计算的年化利率(IRR)")}
     form_ajax_refs = {"customer": customer_ref(),
                       "product": PrefixAjaxLoader("product", LoanProduct, (LoanProduct.code, LoanProduct.name),
                                                   where=LoanProduct.active.is_(True),

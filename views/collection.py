@@ -15,6 +15,7 @@ from sqlalchemy import and_
 from wtforms import DateField, DateTimeLocalField, DecimalField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from admin_app.bounds import NEAR_FUTURE, PAST, DateBound, MoneyBound
 from admin_app.extensions import db
 from admin_app.permissions import allowed
 from admin_app.screens import RowLink, ScreenView, loan_detail_link
@@ -33,18 +34,18 @@ class CollectionForm(FlaskForm):
     target = SelectField("催收对象", validators=[DataRequired("请选择催收对象")])
     method = SelectField("催收方式", choices=list(COLLECTION_METHODS.items()))
     contacted_at = DateTimeLocalField("催收时间", format="%Y-%m-%dT%H:%M",
-                                      validators=[DataRequired("请填写催收时间(年月日 时:分)")])
+                                      validators=[DataRequired("请填写催收时间(年月日 时:分)"), DateBound(PAST)])
     content = TextAreaField("催收内容", validators=[DataRequired("请填写催收内容"), Length(max=4000)])
     result = TextAreaField("催收结果", validators=[Optional(), Length(max=4000)])
-    promised_date = DateField("承诺还款日期", validators=[Optional()])
-    promised_amount = DecimalField("承诺还款金额(元)", places=2, validators=[Optional()],
+    promised_date = DateField("承诺还款日期", validators=[Optional(), DateBound(NEAR_FUTURE)])
+    promised_amount = DecimalField("承诺还款金额(元)", places=2, validators=[Optional(), MoneyBound()],
                                    render_kw={"step": "0.01", "min": "0"})
-    next_follow_up = DateField("下次跟进日期", validators=[Optional()])
+    next_follow_up = DateField("下次跟进日期", validators=[Optional(), DateBound(NEAR_FUTURE)])
 
 
 class FollowUpForm(FlaskForm):
     status = SelectField("跟进状态", choices=list(COLLECTION_STATUSES.items()))
-    next_follow_up = DateField("下次跟进日期", validators=[Optional()])
+    next_follow_up = DateField("下次跟进日期", validators=[Optional(), DateBound(NEAR_FUTURE)])
     note = TextAreaField("跟进说明", validators=[DataRequired("请填写跟进说明"), Length(max=4000)])
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from wtforms import DateField, DecimalField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from admin_app.bounds import NEAR_FUTURE, TERM_END, DateBound, RateBound
 from admin_app.extensions import db
 from admin_app.screens import RowLink
 from models import Installment, Loan, RateChange
@@ -24,13 +25,16 @@ CENT = Decimal("0.01")
 class RateChangeForm(FlaskForm):
     new_rate = DecimalField("新年利率(%)", places=6, validators=[
         InputRequired("请填写新年利率"),
-        NumberRange(min=Decimal("0.000001"), max=Decimal("99.999999"), message="年利率应大于0且小于100")])
-    effective_date = DateField("生效日期", validators=[InputRequired("请填写生效日期(YYYY-MM-DD)")])
+        NumberRange(min=Decimal("0.000001"), max=Decimal("99.999999"), message="年利率应大于0且小于100"),
+        RateBound()])
+    effective_date = DateField("生效日期", validators=[InputRequired("请填写生效日期(YYYY-MM-DD)"),
+                                                   DateBound(NEAR_FUTURE)])
     reason = TextAreaField("调整原因", validators=[DataRequired("请填写调整原因"), Length(max=1000)])
 
 
 class ExtensionForm(FlaskForm):
-    new_maturity = DateField("新到期日", validators=[InputRequired("请填写新到期日(YYYY-MM-DD)")])
+    new_maturity = DateField("新到期日", validators=[InputRequired("请填写新到期日(YYYY-MM-DD)"),
+                                                 DateBound(TERM_END)])
     reason = TextAreaField("展期原因", validators=[DataRequired("请填写展期原因"), Length(max=1000)])
 
 
@@ -60,6 +64,16 @@ def schedule_totals(lines: list[dict]) -> dict:
         return sum((Decimal(l[key]) for l in lines if not l["paid"] and l[key] is not None), Decimal("0.00"))
 
     return {k: total(k) for k in ("old_principal", "old_interest", "new_principal", "new_interest")}
+
+
+def annual_rates(loan: Loan, old: list[Installment], new_rows) -> dict:
+    """年化利率 (IRR) of the contract before and after the change, with the ceiling."""
+    from services import limits
+
+    ceiling, basis = limits.rate_ceiling()
+    return {"old": limits.schedule_annual_rate(loan.principal, loan.start_date, old),
+            "new": limits.schedule_annual_rate(loan.principal, loan.start_date, new_rows),
+            "ceiling": f"{ceiling.normalize():f}%", "basis": basis}
 
 
 class ContractChangeView(LoanListView):
@@ -92,9 +106,11 @@ class ContractChangeView(LoanListView):
                     flash(done_message, "success")
                     return redirect(url_for(".rate_history", loan_id=loan.id) if template == "rate"
                                     else url_for("loan_detail.index", loan_id=loan.id))
-                lines = compare_schedules(self._schedule(loan), preview())
+                schedule, rows = self._schedule(loan), preview()
+                lines = compare_schedules(schedule, rows)
                 return self.render(f"contract/{template}_preview.html", loan=loan, form=form,
-                                   lines=lines, totals=schedule_totals(lines), title=title)
+                                   lines=lines, totals=schedule_totals(lines), title=title,
+                                   annual=annual_rates(loan, schedule, rows))
             except BusinessError as err:
                 db.session.rollback()
                 flash(str(err), "error")

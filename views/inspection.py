@@ -12,6 +12,7 @@ from sqlalchemy import select
 from wtforms import DateField, DateTimeLocalField, FileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from admin_app.bounds import PAST, DateBound
 from admin_app.extensions import db
 from admin_app.screens import RowLink
 from models import Inspection, Loan
@@ -22,7 +23,7 @@ from views.common import LoanListView, loan_detail_link
 
 
 class InterviewForm(FlaskForm):
-    held_at = DateTimeLocalField("约谈时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写约谈时间")])
+    held_at = DateTimeLocalField("约谈时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写约谈时间"), DateBound(PAST)])
     place = StringField("约谈地点", validators=[DataRequired("请填写约谈地点"), Length(max=128)])
     participants = StringField("参加人员", validators=[DataRequired("请填写参加人员"), Length(max=256)])
     content = TextAreaField("约谈内容", validators=[DataRequired("请填写约谈内容"), Length(max=4000)])
@@ -31,7 +32,7 @@ class InterviewForm(FlaskForm):
 
 class InspectionForm(FlaskForm):
     kind = SelectField("检查类型", choices=list(INSPECTION_KINDS.items()))
-    inspected_on = DateField("检查日期", validators=[DataRequired("请填写检查日期")])
+    inspected_on = DateField("检查日期", validators=[DataRequired("请填写检查日期"), DateBound(PAST)])
     method = SelectField("检查方式", choices=list(INSPECTION_METHODS.items()))
     operation_findings = TextAreaField("经营情况", validators=[Optional(), Length(max=4000)])
     finance_findings = TextAreaField("财务状况", validators=[Optional(), Length(max=4000)])

@@ -82,6 +82,19 @@ def owed_today(loan: Loan) -> list[tuple[str, object]] | None:
     return [(label, figures[key]) for key, label in OWED_LABELS if key in figures]
 
 
+def annual_rate(loan: Loan, installments) -> tuple:
+    """年化利率 (IRR) of the loan's schedule, and the ceiling with its basis."""
+    from models.irr import NoRate
+    from services import limits
+
+    ceiling, basis = limits.rate_ceiling()
+    try:
+        rate = limits.schedule_annual_rate(loan.principal, loan.start_date, installments)
+    except NoRate:
+        rate = None
+    return rate, f"{ceiling.normalize():f}%(依据:{basis})"
+
+
 def loan_history(loan_id: int) -> dict | None:
     loan = db.session.get(Loan, loan_id)
     if loan is None:
@@ -89,6 +102,7 @@ def loan_history(loan_id: int) -> dict | None:
     history = {key: load(loan_id) for key, load in SECTIONS.items()}
     history["loan"] = loan
     history["owed"] = owed_today(loan)
+    history["annual_rate"], history["ceiling_text"] = annual_rate(loan, history["installments"])
     return history
 
 

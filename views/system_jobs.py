@@ -60,7 +60,7 @@ class SettingsView(PageView):
             except ValueError as exc:
                 errors[key] = str(exc)
         if not errors:
-            errors = settings.collection_window_problem(clean)
+            errors = settings.check_together(clean)
         if errors:
             flash("参数未保存:" + ";".join(errors.values()), "error")
             return self._render(self._rows(submitted, errors), status=400)
@@ -68,7 +68,7 @@ class SettingsView(PageView):
         changed = [key for key, value in clean.items()
                    if value != stored.get(key, settings.PARAMS_BY_KEY[key].default)]
         for key in changed:
-            settings.set_value(key, clean[key], user_id=current_user.id)
+            settings.set_value(key, clean[key], user_id=current_user.id, checked_together=True)
         db.session.commit()
         if changed:
             names = "、".join(settings.PARAMS_BY_KEY[k].label for k in changed)

@@ -49,6 +49,6 @@ def read_params(conn: Connection) -> dict[str, int]:
 
 
 def steps():
-    from . import positions, snapshot, warnings
+    from . import positions, proposals, snapshot, warnings
 
-    return (positions.run, warnings.run, snapshot.run)
+    return (positions.run, proposals.run, warnings.run, snapshot.run)
