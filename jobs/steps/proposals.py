@@ -22,11 +22,17 @@ OPEN_STATES_SQL = "('draft', 'pending', 'rejected')"
 
 def system_user_id(ctx) -> int:
     """The account system proposals are made by: inactive, no roles, no usable password."""
-    ctx.execute("INSERT INTO user_account (username, display_name, password_hash, roles_csv, active, "
-                "failed_logins, created_at) SELECT :u, :n, '!', '', :f, 0, :now "
-                "WHERE NOT EXISTS (SELECT 1 FROM user_account WHERE username = :u)",
-                u=SYSTEM_USERNAME, n=SYSTEM_NAME, f=False, now=datetime.now().replace(microsecond=0))
-    return ctx.execute("SELECT id FROM user_account WHERE username = :u", u=SYSTEM_USERNAME).scalar_one()
+    from sqlalchemy import insert, select
+
+    from models.user import User
+
+    table = User.__table__
+    found = ctx.conn.execute(select(table.c.id).where(table.c.username == SYSTEM_USERNAME)).scalar()
+    if found is None:
+        found = ctx.conn.execute(insert(table).values(
+            username=SYSTEM_USERNAME, display_name=SYSTEM_NAME, password_hash="!", roles_csv="",
+            active=False, created_at=datetime.now().replace(microsecond=0))).inserted_primary_key[0]
+    return found
 
 
 def run(ctx) -> None:
