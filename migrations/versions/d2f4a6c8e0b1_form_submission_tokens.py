@@ -2,7 +2,7 @@
 each spent one-time form token, keyed by the token)
 
 Revision ID: d2f4a6c8e0b1
-Revises: d8f41a6c2e93
+Revises: 4e7b9d2c6a18
 Create Date: 2026-12-01 00:40:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = 'd2f4a6c8e0b1'
-down_revision = 'd8f41a6c2e93'
+down_revision = '4e7b9d2c6a18'
 branch_labels = None
 depends_on = None
 
