@@ -2,7 +2,7 @@
 each spent one-time form token, keyed by the token)
 
 Revision ID: d2f4a6c8e0b1
-Revises: 4e7b9d2c6a18
+Revises: a3c5e8f1b207
 Create Date: 2026-12-01 00:40:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = 'd2f4a6c8e0b1'
-down_revision = '4e7b9d2c6a18'
+down_revision = 'a3c5e8f1b207'
 branch_labels = None
 depends_on = None
 
