@@ -292,6 +292,7 @@ def migration_select(start: date, end: date):
                           .join(loan, loan.c.id == s.c.loan_id))
              .where(s.c.month_end == start, s.c.status.in_(OPEN_LOAN_STATUSES))
              .group_by(s.c.five_class, to_col))
+
     e2, s2 = _snap("e2"), _snap("s2")
     new = (select(literal(0).label("from_class"), cast(e2.c.five_class, String).label("to_col"),
                   func.count().label("loans"), literal(0).label("start_cents"),
