@@ -108,6 +108,10 @@ class ImportKind:
     def check_unit(self, rows: list[ImportRow], ctx: "Context") -> None:
         """After a unit's rows were applied (e.g. compare a loan's replayed balance)."""
 
+    def release(self, rows: list[ImportRow], ctx: "Context") -> None:
+        """After a unit is written (flushed): let go of its objects, so a large file does not
+        keep every loan's schedule in the session (memory and garbage collection grow with it)."""
+
     def after_commit(self, rows: list[ImportRow], ctx: "Context") -> None:
         """Work after a successful commit (e.g. 导入后立即刷新)."""
 
@@ -339,6 +343,7 @@ def _apply_unit(kind, unit_rows, live, ctx, session) -> None:
         kind.check_unit(live, ctx)
         session.flush()
         savepoint.commit()
+        kind.release(live, ctx)
     except (RowError, BusinessError, IntegrityError) as err:
         savepoint.rollback()
         if isinstance(err, IntegrityError):

@@ -414,6 +414,7 @@ class LoanKind(ImportKind):
         if v.get("maturity_date") and v["maturity_date"] != loan.maturity_date:
             raise RowError(f"到期日 {v['maturity_date']:%Y-%m-%d} 与按期限计算的到期日 "
                            f"{loan.maturity_date:%Y-%m-%d} 不一致", "到期日")
+        v["loan_obj"] = loan
         if v.get("five_class"):
             loan.five_class = v["five_class"]
         expected = v.get("outstanding")
@@ -425,9 +426,31 @@ class LoanKind(ImportKind):
         if not ctx.refresh:  # with 导入后立即刷新 the daily job positions every loan at once
             refresh_position(loan, ctx.as_of)
 
+    def release(self, rows, ctx):
+        for row in rows:
+            loan = row.values.pop("loan_obj", None)
+            if loan is not None:
+                release_loan(loan)
+
     def after_commit(self, rows, ctx):
         if ctx.refresh and rows:
             refresh_now(ctx.as_of)
+
+
+def release_loan(loan) -> None:
+    """Detach a written loan with its installments and repayments from the session."""
+    from sqlalchemy.orm.util import identity_key
+
+    from models import Installment
+
+    session = db.session
+    for model in (Installment, Repayment):
+        for pk in session.scalars(select(model.id).where(model.loan_id == loan.id)):
+            obj = session.identity_map.get(identity_key(model, pk))
+            if obj is not None:
+                session.expunge(obj)
+    if loan in session:
+        session.expunge(loan)
 
 
 def contract_for(loan_no: str) -> str:
@@ -516,6 +539,9 @@ class RepaymentKind(ImportKind):
             raise RowError(f"剩余本金不一致:贷款导入文件中为 {expected:,.2f} 元,按本文件的还款重算为 "
                            f"{actual:,.2f} 元(相差 {abs(expected - actual):,.2f} 元)")
         db.session.delete(check)
+
+    def release(self, rows, ctx):
+        release_loan(rows[0].values["loan"])
 
     def after_commit(self, rows, ctx):
         if ctx.refresh and rows:
