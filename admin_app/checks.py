@@ -1,5 +1,6 @@
 """Start-up checks of the screen declarations (Django-style): a mistake in a declaration
 fails the app factory, not a user's click."""
+from admin_app import flask_admin_compat
 from admin_app.permissions import permission_table
 from admin_app.screens import PermissionMixin
 
@@ -11,14 +12,14 @@ class DeclarationError(RuntimeError):
 def check_declarations(app, admin) -> None:
     table = permission_table()
     errors = []
-    for view in admin._views:
+    for view in flask_admin_compat.registered_views(admin):
         key = view.endpoint
         if key not in table:
             errors.append(f"{key}: no entry in admin_app.permissions")
             continue
         if not isinstance(view, PermissionMixin):
             continue
-        for url, name, methods in view._urls:
+        for url, name, methods in flask_admin_compat.view_url_rules(view):
             verb = view.verb_for(name)
             if verb is None:
                 errors.append(f"{key}.{name}: exposed without a verb (declare it in `verbs`)")

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from flask import Response, abort, stream_with_context
 from sqlalchemy.orm import ColumnProperty, RelationshipProperty, aliased
 
+from admin_app import flask_admin_compat
 from admin_app.xlsx_stream import stream_xlsx
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -91,8 +92,8 @@ class ExportMixin:
     # ---- which rows ----------------------------------------------------------------
     def export_query(self):
         """The list's own query (search fields, filters, sort), without paging."""
-        view_args = self._get_list_extra_args()
-        sort = self._get_column_by_idx(view_args.sort)
+        view_args = flask_admin_compat.list_extra_args(self)
+        sort = flask_admin_compat.column_by_index(self, view_args.sort)
         _, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc, None,
                                  view_args.filters, execute=False, page_size=0)
         return query
@@ -102,7 +103,7 @@ class ExportMixin:
         the ORM object."""
         formatters = self.column_formatters_export or {}
         exprs, joins = [], {}
-        for name, _label in self._export_columns:
+        for name, _label in flask_admin_compat.export_columns(self):
             if name in formatters:
                 return None
             entity, path, expr = self.model, name.split("."), None
@@ -132,7 +133,7 @@ class ExportMixin:
         query = self.export_query()
         plan = self._sql_columns()
         if plan is None:
-            names = [c[0] for c in self._export_columns]
+            names = [c[0] for c in flask_admin_compat.export_columns(self)]
             for model in query.yield_per(CHUNK_ROWS):
                 yield [cell(self.get_export_value(model, n)) for n in names]
             return
@@ -140,8 +141,8 @@ class ExportMixin:
         query = query.with_entities(*exprs)
         for alias, attr in joins:
             query = query.outerjoin(alias, attr)
-        pairs = [(i, converter(expr, self._column_choices_map.get(name)))
-                 for i, (expr, (name, _label)) in enumerate(zip(exprs, self._export_columns))]
+        pairs = [(i, converter(expr, flask_admin_compat.column_choices_map(self).get(name)))
+                 for i, (expr, (name, _label)) in enumerate(zip(exprs, flask_admin_compat.export_columns(self)))]
         for row in query.yield_per(CHUNK_ROWS):
             yield [convert(row[i]) for i, convert in pairs]
 
@@ -154,7 +155,7 @@ class ExportMixin:
         return f"attachment; filename=export.{export_type}; filename*=UTF-8''{name}"
 
     def _headers(self) -> list[str]:
-        return [neutralise(str(c[1])) for c in self._export_columns]
+        return [neutralise(str(c[1])) for c in flask_admin_compat.export_columns(self)]
 
     def _export_csv(self, return_url):
         class Line:

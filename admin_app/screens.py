@@ -21,6 +21,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
+from admin_app import flask_admin_compat
 from admin_app.export import ExportMixin
 from admin_app.permissions import allowed, permission_table
 
@@ -294,7 +295,7 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
 
     @property
     def pk_stand_in(self):
-        return _StandIn(self._primary_key, self.ROW_PK)
+        return _StandIn(flask_admin_compat.primary_key(self), self.ROW_PK)
 
     def row_cells(self, row, actions_cell: str, checkbox_title: str | None) -> Markup:
         """One list row's cells, as Flask-Admin's list_row block renders them (selection
@@ -315,9 +316,8 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
                     out.append(f'<a class="btn btn-link btn-sm p-0 ml-1 row-link" href="{escape(url)}">'
                                f'{escape(link.label)}</a>')
             out.append("</td>")
-        formatters, type_formatters = self.column_formatters, self.column_type_formatters
-        for c, _name in self._list_columns:
-            value = self._get_list_value(None, row, c, formatters, type_formatters)
+        for c, _name in flask_admin_compat.list_columns(self):
+            value = flask_admin_compat.list_value(self, row, c)
             out.append(f'<td class="col-{c}">{escape(value)}</td>')
         return Markup("".join(out))
 

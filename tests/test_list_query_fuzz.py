@@ -5,6 +5,8 @@ from urllib.parse import urlencode
 
 import pytest
 from flask_admin.model import BaseModelView
+
+from admin_app import flask_admin_compat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +15,7 @@ HUGE = [9223372036854775807, 9223372036854775808, -9223372036854775809, 10**30, 
 
 def list_endpoints(app):
     admin = app.extensions["postloan_admin"]
-    return sorted(v.endpoint for v in admin._views if isinstance(v, BaseModelView))
+    return sorted(v.endpoint for v in flask_admin_compat.registered_views(admin) if isinstance(v, BaseModelView))
 
 
 @pytest.fixture

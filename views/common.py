@@ -4,6 +4,7 @@ from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from wtforms.validators import ValidationError
 from sqlalchemy import and_, or_, select
 
+from admin_app import flask_admin_compat
 from admin_app.extensions import db
 from admin_app.screens import ScreenView, SearchField, loan_detail_link
 from models import Customer, Loan, LoanProduct, User
@@ -109,7 +110,7 @@ class PrefixAjaxLoader(QueryAjaxModelLoader):
     def get_list(self, term, offset=0, limit=10):
         term = (term or "").strip()
         hi = term + "\U0010ffff"
-        query = self.get_query().filter(or_(*[and_(f >= term, f < hi) for f in self._cached_fields]))
+        query = self.get_query().filter(or_(*[and_(f >= term, f < hi) for f in flask_admin_compat.ajax_search_fields(self)]))
         if self.where is not None:
             query = query.filter(self.where)
         return query.order_by(self.model.id).offset(offset).limit(limit).all()
