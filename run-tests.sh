@@ -2,7 +2,7 @@
 # Sets up and runs the whole test suite: on SQLite, then again on PostgreSQL.
 #   bash run-tests.sh           (PG_TEST_URL=postgresql://user@host:5432/db to point elsewhere)
 # Python packages go into the project environment .venv (made with $PYTHON, else python3);
-# as root it installs the Debian packages the tests drive (chromium, CJK fonts).
+# as root it installs the Debian packages the tests drive (chromium, CJK fonts, LibreOffice Calc).
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/venv.sh
@@ -16,8 +16,16 @@ apt_install() {  # apt_install PACKAGE... (root only; otherwise say what is miss
     exit 1
   fi
 }
+need=()
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-  apt_install chromium fonts-noto-cjk
+  need+=(chromium fonts-noto-cjk)
+fi
+# XLSX exports are opened by LibreOffice in tests (tests/test_xlsx_libreoffice.py).
+if ! command -v soffice >/dev/null 2>&1; then
+  need+=(libreoffice-calc-nogui)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  apt_install "${need[@]}"
 fi
 PG_URL=${PG_TEST_URL:-postgresql://postgres@127.0.0.1:5432/test}
 
