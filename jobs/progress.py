@@ -18,6 +18,7 @@ from models.warning import JobRun
 
 STEP_LABELS = {
     "jobs.steps.positions": "贷款状态、逾期天数与建议分类",
+    "jobs.steps.proposals": "五级分类系统提案",
     "jobs.steps.warnings": "预警",
     "jobs.steps.snapshot": "月末快照",
 }

@@ -74,8 +74,13 @@ def test_run_jobs_reports_each_step_and_exits_0(cli, db):
     db.session.commit()
     result = cli.invoke(args=["run-jobs", "--date", "2026-11-30"])
     assert result.exit_code == 0, result.output
-    assert "[0/3 步] 日终任务:贷款状态、逾期天数与建议分类" in result.output
-    assert "[1/3 步] 日终任务:预警" in result.output and "日终任务完成" in result.output
+    from jobs.progress import step_label
+    from jobs.steps import steps
+
+    total = len(steps())
+    for done, step in enumerate(steps()):
+        assert f"[{done}/{total} 步] 日终任务:{step_label(step)}" in result.output
+    assert "日终任务完成" in result.output
 
 
 def test_run_jobs_exits_1_with_the_reason_when_the_job_fails(cli, db, monkeypatch):

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import select
 
 from jobs import daily, progress, requests as job_requests, scheduler
+from jobs.steps import steps
 from models.warning import JobRun
 from tests import book_factory as bf
 
@@ -51,11 +52,13 @@ def test_the_scheduler_poll_carries_out_the_request_with_progress_by_step(client
     db.session.commit()
     results = job_requests.carry_out_requests(db.engine)
     assert [r.ok for r in results] == [True]
-    assert seen == ["第 1/3 步:贷款状态、逾期天数与建议分类", "第 2/3 步:预警", "第 3/3 步:月末快照"]
+    total = len(steps())
+    assert seen == [f"第 {i + 1}/{total} 步:{progress.step_label(s)}" for i, s in enumerate(steps())]
+    assert seen[0] == f"第 1/{total} 步:贷款状态、逾期天数与建议分类" and "月末快照" in seen[-1]
     db.session.expire_all()
     run = db.session.query(JobRun).one()
     assert run.outcome == "ok" and run.as_of == date.today()
-    assert "全部 3 步完成" in _page(c, "/job_runs/")
+    assert f"全部 {total} 步完成" in _page(c, "/job_runs/")
 
 
 def test_a_failed_run_shows_the_step_it_failed_in(client_for, db, monkeypatch):
@@ -64,6 +67,7 @@ def test_a_failed_run_shows_the_step_it_failed_in(client_for, db, monkeypatch):
     def boom(ctx):
         raise RuntimeError("测试故障")
 
+    step = [progress.step_label(s) for s in steps()].index("预警") + 1
     monkeypatch.setattr(warning_step, "run", boom)
     c = client_for("admin")
     c.post("/job_runs/run/")
@@ -71,7 +75,7 @@ def test_a_failed_run_shows_the_step_it_failed_in(client_for, db, monkeypatch):
     results = job_requests.carry_out_requests(db.engine)
     assert results[0].outcome == "failed"
     html = _page(c, "/job_runs/")
-    assert "失败" in html and "第 2/3 步" in html and "测试故障" in html
+    assert "失败" in html and f"第 {step}/{len(steps())} 步" in html and "测试故障" in html
 
 
 def test_with_a_scheduler_process_running_the_page_says_nothing_is_missing(client_for, app, db, monkeypatch):
