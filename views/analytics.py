@@ -309,7 +309,8 @@ class VintageView(ReportView):
                     for c in cohorts]
             report.tables.append(Table(f"vintage-{threshold}", f"曾逾期{threshold}天以上本金占比(按放款月份)",
                                        ["放款月份", "笔数", "放款本金(元)"] + [f"MOB{k}" for k in mobs], rows))
-        recent = [c for c in cohorts if any((30, k) in c.ever for k in mobs)][:6]
+        # The newest cohorts with at least four months on book held (younger ones read 0%).
+        recent = [c for c in cohorts if sum((30, k) in c.ever for k in mobs) >= 4][:6]
         palette = ("#1c7ed6", "#2f9e44", "#d4a900", "#f08c00", "#e8590c", "#c92a2a")
         lines = [dict(name=c.month, colour=palette[i], points=[
             dict(value=float(c.share(30, k)) if c.share(30, k) is not None else None,
