@@ -252,9 +252,13 @@ def guarantors_of(loan_id: int) -> list[Guarantor]:
                                    .order_by(Guarantor.id)).unique().scalars())
 
 
+# 账销案存: a written-off claim stays collectible and in the collection lists.
+COLLECTIBLE_STATUSES = ("overdue", "written_off")
+
+
 def overdue_loan_filters() -> list:
-    """还款催收: loans in status 逾期."""
-    return [Loan.status == "overdue"]
+    """还款催收 / 担保人催收: loans in status 逾期, and written-off claims (已核销)."""
+    return [Loan.status.in_(COLLECTIBLE_STATUSES)]
 
 
 def has_guarantor_clause():

@@ -18,9 +18,9 @@ from wtforms.validators import DataRequired, Length, Optional
 from admin_app.bounds import NEAR_FUTURE, PAST, DateBound, MoneyBound
 from admin_app.extensions import db
 from admin_app.permissions import allowed
-from admin_app.screens import RowLink, ScreenView, loan_detail_link
+from admin_app.screens import RowLink, ScreenView, SearchField, loan_detail_link
 from models import Collection, Guarantor, Loan, Receipt
-from models.enums import COLLECTION_METHODS, COLLECTION_STATUSES, GUARANTOR_TYPES, TIMED_METHODS
+from models.enums import COLLECTION_METHODS, COLLECTION_STATUSES, GUARANTOR_TYPES, LOAN_STATUSES, TIMED_METHODS
 from services import BusinessError
 from services import collection as collection_service
 from services.uploads import send_stored
@@ -47,6 +47,12 @@ class FollowUpForm(FlaskForm):
     status = SelectField("跟进状态", choices=list(COLLECTION_STATUSES.items()))
     next_follow_up = DateField("下次跟进日期", validators=[Optional(), DateBound(NEAR_FUTURE)])
     note = TextAreaField("跟进说明", validators=[DataRequired("请填写跟进说明"), Length(max=4000)])
+
+
+def collectible_status_field(column, join=()) -> SearchField:
+    """The filter of the collection lists: 逾期 or 已核销 (账销案存)."""
+    return SearchField("status", "贷款状态", column, mode="choice", join=join,
+                       choices={k: LOAN_STATUSES[k] for k in collection_service.COLLECTIBLE_STATUSES})
 
 
 # ---- loan-side screens: the 催收 form and 催收历史记录 ----------------------------------------
@@ -116,10 +122,11 @@ OWED_LABELS = dict(LOAN_LABELS, owed="逾期欠款合计", officer="客户经理
 
 
 class OverdueCollectionView(CollectPagesMixin, LoanListView):
-    """还款催收: overdue loans with what is owed."""
+    """还款催收: overdue loans with what is owed, and written-off claims still collected
+    (账销案存, marked 已核销; the 贷款状态 field filters them)."""
 
-    statuses = ("overdue",)
-    column_list = ("loan_no", "customer_name", "product.name", "outstanding_principal",
+    statuses = collection_service.COLLECTIBLE_STATUSES
+    column_list = ("loan_no", "customer_name", "product.name", "status", "outstanding_principal",
                    "overdue_principal", "overdue_interest", "penalty_interest", "owed",
                    "days_overdue", "five_class", "officer")
     column_labels = OWED_LABELS
@@ -129,7 +136,7 @@ class OverdueCollectionView(CollectPagesMixin, LoanListView):
     column_formatters = dict(money_formatters("outstanding_principal", "overdue_principal",
                                                "overdue_interest", "penalty_interest"), owed=owed_cell)
     column_formatters_export = {"owed": owed_export}
-    search_fields = (customer_name_field(), loan_no_field())
+    search_fields = (customer_name_field(), loan_no_field(), collectible_status_field(Loan.status))
     row_links = (
         RowLink("催收", ".collect", lambda loan: {"id": loan.id}, verb="collect"),
         RowLink("催收历史记录", ".history", lambda loan: {"id": loan.id}),
@@ -145,19 +152,21 @@ class GuarantorCollectionView(CollectPagesMixin, ScreenView):
 
     verbs = dict(CollectPagesMixin.verbs, loan_info="view")
     can_view_details = False
-    column_list = ("loan.loan_no", "loan.customer_name", "name", "kind", "phone",
+    column_list = ("loan.loan_no", "loan.customer_name", "loan.status", "name", "kind", "phone",
                    "guaranteed_amount", "loan.outstanding_principal", "owed", "loan.days_overdue")
     column_labels = {
         "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "name": "担保人",
         "kind": "担保人类型", "phone": "担保人电话", "guaranteed_amount": "担保金额",
         "loan.outstanding_principal": "剩余本金", "owed": "逾期欠款合计", "loan.days_overdue": "逾期天数",
+        "loan.status": "贷款状态",
     }
-    column_choices = {"kind": list(GUARANTOR_TYPES.items())}
+    column_choices = {"kind": list(GUARANTOR_TYPES.items()), "loan.status": list(LOAN_STATUSES.items())}
     column_sortable_list = ("name", "guaranteed_amount", "loan.days_overdue")
     column_default_sort = ("id", True)
     column_formatters = dict(money_formatters("guaranteed_amount", "loan.outstanding_principal"), owed=owed_cell)
     column_formatters_export = {"owed": owed_export}
-    search_fields = (customer_name_field(join=(Guarantor.loan,)), loan_no_field(join=(Guarantor.loan,)))
+    search_fields = (customer_name_field(join=(Guarantor.loan,)), loan_no_field(join=(Guarantor.loan,)),
+                     collectible_status_field(Loan.status, join=(Guarantor.loan,)))
     row_links = (
         RowLink("借款信息", ".loan_info", lambda g: {"id": g.id}),
         RowLink("催收", ".collect", lambda g: {"id": g.id}, verb="collect"),

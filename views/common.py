@@ -121,9 +121,12 @@ def customer_ref():
                             placeholder="输入客户名称、证件号或电话开头查找")
 
 
-def loan_ref(open_only=False):
+def loan_ref(open_only=False, statuses=None):
+    """The loan picker; `open_only` offers open loans, `statuses` exactly those statuses."""
+    if open_only:
+        statuses = OPEN_LOAN_STATUSES
     return PrefixAjaxLoader("loan", Loan, (Loan.loan_no, Loan.customer_name),
-                            where=Loan.status.in_(OPEN_LOAN_STATUSES) if open_only else None,
+                            where=Loan.status.in_(statuses) if statuses else None,
                             placeholder="输入贷款编号或客户名称开头查找")
 
 
