@@ -199,3 +199,25 @@ def test_vintage_and_writeoff_screens_show_the_seeded_months(client_for, seeded)
     exported = _csv(c.get("/writeoff_recovery/export/csv/"))
     _head, months = _table(exported, "核销与收回(按月)")
     assert len(months) == 13 and months[-1][0] == "合计"
+
+
+@pytest.mark.skipif(not __import__("shutil").which("soffice"), reason="LibreOffice (soffice) not installed")
+@pytest.mark.parametrize("report", ["/classification_stats/", "/classification_migration/", "/overdue_ageing/",
+                                    "/vintage/", "/writeoff_recovery/"])
+def test_libreoffice_opens_each_report_xlsx_with_the_csv_figures(client_for, seeded, tmp_path, report):
+    import subprocess
+
+    c = client_for("admin")
+    (tmp_path / "r.xlsx").write_bytes(c.get(report + "export/xlsx/").get_data())
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76", "r.xlsx", "--outdir", str(tmp_path)],
+                   cwd=tmp_path, check=True, capture_output=True, timeout=120)
+    theirs = list(csv.reader(io.StringIO((tmp_path / "r.csv").read_text("utf-8"))))
+    ours = _csv(c.get(report + "export/csv/"))
+    assert len(theirs) == len(ours)
+    for a, b in zip(ours, theirs):
+        if a and a[0] == "导出时间":
+            continue
+        b = b[:len(a)] if a else [x for x in b if x]
+        assert len(b) == len(a) and all(x == y or D(x or 0) == D(y or 0) for x, y in zip(a, b)
+                                        if x != y), (a, b)
