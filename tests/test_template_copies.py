@@ -31,17 +31,22 @@ def _lines(text: str) -> list[str]:
 
 
 def copied_templates() -> list[str]:
-    return sorted(str(p.relative_to(COPIES)) for p in COPIES.rglob("*.html") if (ORIGINALS / p.relative_to(COPIES)).exists())
+    """Templates whose first line says they are copied from Flask-Admin (a template written
+    anew under Flask-Admin's name is not a copy and is not compared)."""
+    return sorted(str(p.relative_to(COPIES)) for p in COPIES.rglob("*.html")
+                  if (ORIGINALS / p.relative_to(COPIES)).exists()
+                  and "Copied from Flask-Admin" in p.read_text(encoding="utf-8").split("\n", 1)[0])
 
 
 def test_every_copy_is_declared():
     assert copied_templates() == sorted(REPLACEMENTS)
 
 
-@pytest.mark.parametrize("name", sorted(REPLACEMENTS))
+@pytest.mark.parametrize("name", copied_templates())
 def test_copy_equals_the_installed_original_but_for_its_declared_changes(name):
+    """Changed a copy on purpose? Declare the change in REPLACEMENTS above."""
     original = (ORIGINALS / name).read_text(encoding="utf-8")
-    for old, new in REPLACEMENTS[name]:
+    for old, new in REPLACEMENTS.get(name, []):
         assert original.count(old) == 1, f"{name}: Flask-Admin {flask_admin.__version__} changed {old!r}"
         original = original.replace(old, new)
     copy = (COPIES / name).read_text(encoding="utf-8")
