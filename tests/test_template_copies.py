@@ -39,7 +39,7 @@ def copied_templates() -> list[str]:
 
 
 def test_every_copy_is_declared():
-    assert copied_templates() == sorted(REPLACEMENTS)
+    assert set(copied_templates()) <= set(REPLACEMENTS)
 
 
 @pytest.mark.parametrize("name", copied_templates())
