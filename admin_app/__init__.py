@@ -61,6 +61,11 @@ def create_app(config: dict | None = None, config_name: str | None = None) -> Fl
     from admin_app import once
 
     once.install(app)
+    from admin_app import assets, formats, i18n
+
+    formats.register_filters(app)
+    i18n.register(app)
+    assets.register(app)
 
     from admin_app.cli import register_cli
 
@@ -162,7 +167,8 @@ def _reject_nul_bytes() -> None:
 def _register_error_pages(app: Flask) -> None:
     app.before_request(_reject_nul_bytes)
     app.after_request(_no_store_for_staff)
-    messages = {403: "您没有权限访问此页面。", 404: "页面不存在。", 413: "上传的文件过大。",
+    messages = {403: "您没有权限访问此页面。", 404: "页面不存在。", 405: "不支持此操作方式,请从页面上的按钮进入。",
+                413: "上传的文件过大。",
                 400: "请求无效(可能是页面已过期,请刷新后重试)。", 500: "服务器内部错误,请稍后重试。"}
 
     def handler(err):

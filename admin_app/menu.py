@@ -7,7 +7,7 @@ from flask import current_app, render_template_string
 from flask_login import current_user
 from markupsafe import Markup
 
-MENU_TEMPLATE = "{% import 'admin/layout.html' as layout with context %}{{ layout.menu() }}"
+MENU_TEMPLATE = "{% import 'admin/_frame.html' as frame with context %}{{ frame.menu() }}"
 
 
 def cached_menu(admin_view) -> Markup:

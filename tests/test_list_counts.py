@@ -54,16 +54,16 @@ def test_a_total_past_the_cap_reads_more_than_the_cap(client_for, db, monkeypatc
     db.session.commit()
     client = client_for("admin")
     exact = client.get("/query_active/").get_data(as_text=True)
-    total = int(re.search(r"列表 \((\d+)\)", exact).group(1))
+    total = int(re.search(r"共 ([\d,]+) 条", exact).group(1).replace(",", ""))
     assert total > 10
     monkeypatch.setattr(ScreenView, "COUNT_CAP", 10)
     capped = client.get("/query_active/").get_data(as_text=True)
-    assert "列表 (超过 10)" in capped
+    assert "超过 10 条" in capped
     # Paging on past the cap never dead-ends: a full page offers the next one, and the total
     # reads the rows known to exist.
     monkeypatch.setattr(ScreenView, "page_size", 5)
     deep = total // 5 - 2  # a full page past the cap, with one more full page after it
     page = client.get(f"/query_active/?page={deep}").get_data(as_text=True)
-    assert f"列表 (超过 {deep * 5:,})" in page and f"?page={deep + 1}&" in page
+    assert f"超过 {deep * 5:,} 条" in page and f"?page={deep + 1}&" in page
     monkeypatch.setattr(ScreenView, "COUNT_CAP", total)
-    assert f"列表 ({total})" in client.get("/query_active/").get_data(as_text=True)
+    assert f"共 {total:,} 条" in client.get("/query_active/").get_data(as_text=True)

@@ -8,30 +8,40 @@ from datetime import date
 import pytest
 from jinja2 import ChoiceLoader, DictLoader
 
+from admin_app import formats
 from admin_app.screens import ScreenView, fast_url_for
 from admin_app.seed import seed_demo
 
 REFERENCE_ROW = """{% extends '%(base)s' %}
 {% block list_row scoped %}
+  {% set identity = admin_view.get_identity_columns() %}
   {% if actions %}
-  <td><input type="checkbox" name="rowid" class="action-checkbox" value="{{ get_pk_value(row) }}" title="{{ _gettext('Select record') }}" /></td>
+  <td class="list-checkbox-column fix-l"><input type="checkbox" name="rowid" class="action-checkbox" value="{{ get_pk_value(row) }}" title="选择此行" /></td>
   {% endif %}
+  {% for c, name in list_columns %}
+    {% set kind = admin_view.column_kind(c) %}
+    {% set value = cell_text(kind, get_value(row, c)) %}
+    <td class="col-{{ c|replace('.', '-') }}{% if c in identity %} fix-l{% endif %}{% if is_right_aligned(kind, value) %} num{% endif %}"
+        {%- if value is string and value.__html__ is not defined and value|length > 10 %} title="{{ value }}"{% endif %}>{{ value }}</td>
+  {% endfor %}
   {% if admin_view.column_display_actions %}
-  <td class="list-buttons-column">
-    {% for action in list_row_actions %}{{ action.render_ctx(get_pk_value(row), row) }}{% endfor %}
+  <td class="list-buttons-column fix-r" data-row-label="{{ admin_view.row_label(row) }}">
+    {% for action in list_row_actions if action.template_name != 'row_actions.delete_row' %}{{ action.render_ctx(get_pk_value(row), row) }}{% endfor %}
     {% for link in admin_view.row_links %}
       {% set url = link.url(row, admin_view) %}
-      {% if url %}<a class="btn btn-link btn-sm p-0 ml-1 row-link" href="{{ url }}">{{ link.label }}</a>{% endif %}
+      {% if url %}<a class="row-link" href="{{ url }}">{{ link.label }}</a>{% endif %}
+    {% endfor %}
+    {% for action in list_row_actions if action.template_name == 'row_actions.delete_row' %}
+      <details class="row-more"><summary>更多 ▾</summary><div class="row-more-menu">{{ action.render_ctx(get_pk_value(row), row) }}</div></details>
     {% endfor %}
   </td>
   {% endif %}
-  {% for c, name in list_columns %}<td class="col-{{c}}">{{ get_value(row, c) }}</td>{% endfor %}
 {% endblock %}
 """
 
 
 def _table(html: str) -> str:
-    table = re.search(r'<table class="table[^"]*model-list">.*?</table>', html, re.S).group(0)
+    table = re.search(r'<table class="table[^"]*model-list"[^>]*>.*?</table>', html, re.S).group(0)
     table = re.sub(r'(name="(?:csrf_token|form_once)"[^>]*value=")[^"]*', r"\1", table)
     return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", table)).replace("> ", ">").replace(" <", "<")
 
@@ -42,6 +52,7 @@ def test_rows_match_flask_admins_own_row_block(app, db, client_for, monkeypatch,
     db.session.commit()
     views = [v for v in app.extensions["postloan_admin"]._views if isinstance(v, ScreenView)]
     references = {v.list_template: REFERENCE_ROW.replace("%(base)s", v.list_template) for v in views}
+    app.jinja_env.globals.update(cell_text=formats.cell_text, is_right_aligned=formats.is_right_aligned)
     loader = app.jinja_env.loader
     client = client_for(username)
     compared = rows = 0

@@ -276,7 +276,7 @@ def test_repayment_create_posts_through_the_engine(client_for, db):
     rep = db.session.query(Repayment).one()
     assert rep.amount == Decimal("2000.00") and rep.penalty_part + rep.interest_part + rep.principal_part == rep.amount
     page = client_for("officer").get("/repayments/?q_customer=还款人").get_data(as_text=True)
-    assert "2000.00" in page and "冲抵罚息" in page
+    assert "2,000.00" in page and "冲抵罚息" in page
 
 
 def test_repayment_over_the_amount_owed_is_refused(client_for, db):

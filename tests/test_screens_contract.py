@@ -61,7 +61,7 @@ def test_rate_change_preview_shows_old_and_new_schedule_and_changes_nothing(clie
     assert r.status_code == 200 and "利率调整预览" in page and "确认调整" in page, page[:3000]
     assert "调整前" in page and "调整后" in page and "将变更" in page
     first = db.session.query(Installment).filter_by(loan_id=loan.id, period=1).one()
-    assert str(first.interest_due) in page  # old interest shown beside the new
+    assert f"{first.interest_due:,.2f}" in page  # old interest shown beside the new
     db.session.expire_all()
     assert db.session.get(Loan, loan.id).rate == Decimal("12")
     assert db.session.query(RateChange).count() == 0
@@ -79,7 +79,7 @@ def test_rate_change_confirm_posts_the_change_and_recomputes(client_for, book, d
     after = {i.period: i.interest_due for i in db.session.query(Installment).filter_by(loan_id=loan.id)}
     assert after[len(after)] != before[len(before)]
     history = client_for("risk_approver").get(f"/contract_change/rate_history/{loan.id}/").get_data(as_text=True)
-    assert "央行LPR调整" in history and ">15.5<" in history and ">12<" in history
+    assert "央行LPR调整" in history and ">15.50%<" in history and ">12.00%<" in history
 
 
 def test_rate_change_refused_by_the_service_is_shown_as_error(client_for, book, db):

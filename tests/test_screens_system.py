@@ -99,8 +99,10 @@ def test_audit_log_is_newest_first_with_before_and_after(client_for, db):
     page = client_for("admin").get("/audit_log/?q_table=loan").get_data(as_text=True)
     assert "修改前" in page and "修改后" in page and "新增" in page and "修改" in page
     # before/after of the rate change, newest (the update) above the creation
-    assert "年利率(%)</span>: 12.000000" in page and "年利率(%)</span>: 14<" in page
-    assert page.index("年利率(%)</span>: 14<") < page.index("新增")
+    # in the 详情 dialog: field label, old and new side by side, rates as rates
+    change = "<th>年利率(%)</th><td class='old'>12.00%</td><td class='new'>14.00%</td>"
+    assert change in page
+    assert page.index(change) < page.index("新增贷款")
 
 
 def test_audit_log_search_by_operator_table_and_record(client_for, db):

@@ -29,12 +29,11 @@ def test_the_menu_shows_each_role_its_own_screens_and_marks_the_current_one(clie
     import re
 
     def active(menu_html):
-        top = re.findall(r'<li class="active">\s*<a class="nav-link[^"]*" href="([^"]+)"', menu_html)
-        return top + re.findall(r'class="dropdown-item active[^"]*"\s+href="([^"]+)"', menu_html)
+        return re.findall(r'class="menu-item active" href="([^"]+)"', menu_html)
 
     def menu(role, url):
         page = client_for(role).get(url).get_data(as_text=True)
-        return page[page.index('id="admin-navbar-collapse"'):page.index('id="current-user"')]
+        return page[page.index('id="sidebar"'):page.index('id="content"')]
 
     for _ in range(2):  # the second round is served from the cache
         admin, officer = menu("admin", "/bank_cards/"), menu("officer", "/bank_cards/")

@@ -230,6 +230,7 @@ def stage_screen_class(wf: Workflow, stage: Stage) -> type[StageScreen]:
                 (StageScreen,), {
                     "workflow": wf, "stage": stage,
                     "column_list": spec.columns,
+                    "key_columns": ("review_stage", "submitted_at", "proposer"),
                     "column_labels": {**COMMON_LABELS, **spec.labels},
                     "column_sortable_list": spec.sortable,
                     "column_formatters": {"review_stage": lambda v, c, m, n: approvals.stage_label(wf, m),

@@ -140,6 +140,7 @@ class LoanView(ImportMixin, LoanListView):
 
     column_list = ("loan_no", "contract_no", "customer_name", "product.name", "principal", "rate",
                    "term_months", "start_date", "maturity_date", "outstanding_principal", "status", "five_class")
+    key_columns = ("status", "outstanding_principal", "five_class")
     search_fields = LoanListView.search_fields + (
         SearchField("status", "贷款状态", Loan.status, mode="choice", choices=LOAN_STATUSES),)
     form_columns = ("customer", "product", "principal", "rate", "term_months", "start_date", "officer",

@@ -23,6 +23,7 @@ class ClassificationManageView(LoanListView):
     statuses = OPEN_LOAN_STATUSES
     column_list = ("loan_no", "customer_name", "product.name", "outstanding_principal",
                    "days_overdue", "status", "five_class", "suggested_class")
+    key_columns = ("five_class", "suggested_class", "days_overdue", "outstanding_principal")
     search_fields = (customer_name_field(), loan_no_field(), five_class_field())
     verbs = {"adjust": "view", "save": "propose", "submit": "propose", "resubmit": "propose",
              "withdraw": "propose", "history": "view"}

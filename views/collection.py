@@ -129,6 +129,7 @@ class OverdueCollectionView(CollectPagesMixin, LoanListView):
     column_list = ("loan_no", "customer_name", "product.name", "status", "outstanding_principal",
                    "overdue_principal", "overdue_interest", "penalty_interest", "owed",
                    "days_overdue", "five_class", "officer")
+    key_columns = ("days_overdue", "overdue_principal", "owed", "penalty_interest", "five_class")
     column_labels = OWED_LABELS
     column_sortable_list = ("loan_no", "customer_name", "outstanding_principal", "days_overdue",
                             "five_class")
@@ -154,6 +155,7 @@ class GuarantorCollectionView(CollectPagesMixin, ScreenView):
     can_view_details = False
     column_list = ("loan.loan_no", "loan.customer_name", "loan.status", "name", "kind", "phone",
                    "guaranteed_amount", "loan.outstanding_principal", "owed", "loan.days_overdue")
+    key_columns = ("name", "phone", "owed", "loan.days_overdue")
     column_labels = {
         "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "name": "担保人",
         "kind": "担保人类型", "phone": "担保人电话", "guaranteed_amount": "担保金额",
@@ -200,6 +202,7 @@ class CollectionQueryView(CollectionRecordView):
     column_list = ("collection_no", "loan.loan_no", "loan.customer_name", "target", "guarantor.name",
                    "method", "contacted_at", "result", "promised_date", "promised_amount",
                    "next_follow_up", "status", "collector", "has_receipt")
+    key_columns = ("status", "next_follow_up", "result", "promised_date", "promised_amount")
     column_formatters_export = {"contacted_at": to_the_minute}
     search_fields = (CollectionRecordView.customer_field(),
                      loan_no_field(Loan.loan_no, join=(Collection.loan,)))

@@ -26,6 +26,7 @@ class ReceiptWaitingView(CollectionRecordView):
     verbs = {"upload": "upload"}
     column_list = ("collection_no", "loan.loan_no", "loan.customer_name", "target", "guarantor.name",
                    "method", "contacted_at", "content", "collector")
+    key_columns = ("collection_no", "method", "contacted_at")
     search_fields = (CollectionRecordView.customer_field(),
                      SearchField("collection_no", "催收编号", Collection.collection_no))
     row_links = (

@@ -78,6 +78,7 @@ def annual_rates(loan: Loan, old: list[Installment], new_rows) -> dict:
 
 class ContractChangeView(LoanListView):
     statuses = OPEN_LOAN_STATUSES
+    key_columns = ("rate", "outstanding_principal", "maturity_date", "status")
     verbs = {"rate_change": "rate_change", "rate_history": "view", "extension": "extension"}
     row_links = (
         RowLink("利率调整", ".rate_change", lambda loan: {"loan_id": loan.id}, verb="rate_change"),

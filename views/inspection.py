@@ -78,6 +78,7 @@ class InspectionLoanView(LoanListView):
     column_list = ("loan_no", "customer_name", "product.name", "principal", "outstanding_principal",
                    "status", "five_class", "last_inspection_date", "next_inspection_date")
     column_sortable_list = LoanListView.column_sortable_list + ("next_inspection_date",)
+    key_columns = ("next_inspection_date", "last_inspection_date", "status", "five_class")
     verbs = {"interviews": "view", "add_interview": "interview", "inspections": "view",
              "new_inspection": "inspect", "show": "view", "resubmit": "inspect",
              "attachment": "view"}

@@ -1,6 +1,7 @@
 """贷款详情: one page with everything known about a loan, reachable from every screen that
 lists loans (url_for("loan_detail.index", loan_id=...)). One query per section, however long
 the loan's history; not in the menu."""
+from dataclasses import dataclass
 from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
@@ -51,6 +52,32 @@ SECTIONS = {
                          options=(joinedload(Collection.guarantor).noload(Guarantor.loan),)),
     "write_offs": _rows(WriteOff, WriteOff.id.desc()),
 }
+
+
+@dataclass(frozen=True)
+class Tab:
+    """One tab of 贷款详情: its label, the SECTIONS it shows (their rows are its count) and the
+    template that draws it (loan_detail/tab_<key>.html). Add a tab by adding a row here."""
+
+    key: str
+    label: str
+    sections: tuple[str, ...]
+
+    @property
+    def template(self) -> str:
+        return f"loan_detail/tab_{self.key}.html"
+
+
+TABS = [
+    Tab("schedule", "还款计划", ("installments",)),
+    Tab("repayments", "还款记录", ("repayments",)),
+    Tab("rate_changes", "利率调整", ("rate_changes",)),
+    Tab("extensions", "展期", ("extensions",)),
+    Tab("collections", "催收", ("collections",)),
+    Tab("inspections", "检查", ("inspections", "interviews")),
+    Tab("approvals", "审批", ("classifications", "write_offs", "approvals")),
+    Tab("security", "担保与抵质押", ("guarantors", "collaterals")),
+]
 
 
 def stage_label(workflow: str, stage: str) -> str:
@@ -125,7 +152,9 @@ class LoanDetailView(PageView):
         if history is None:
             abort(404)
         return self.render("loan_detail/index.html", labels=LABELS, stage_label=stage_label,
-                           workflow_label=workflow_label, **history)
+                           workflow_label=workflow_label, tabs=TABS,
+                           tab_counts={t.key: sum(len(history.get(s) or ()) for s in t.sections) for t in TABS},
+                           **history)
 
 
 def register(admin) -> None:

@@ -18,18 +18,22 @@ class LoanQuery:
     status: str
     columns: tuple[str, ...]
     sortable: tuple[str, ...] = ()
+    key: tuple[str, ...] = ()  # what the screen is for: kept in view next to the loan
 
 
 QUERIES = (
     LoanQuery("query_active", "还款中贷款查询", "active",
-              BASE_COLUMNS + ("outstanding_principal", "five_class", "next_inspection_date")),
+              BASE_COLUMNS + ("outstanding_principal", "five_class", "next_inspection_date"),
+              key=("outstanding_principal", "five_class", "next_inspection_date")),
     LoanQuery("query_extended", "已展期贷款查询", "extended",
-              BASE_COLUMNS + ("outstanding_principal", "five_class", "days_overdue")),
+              BASE_COLUMNS + ("outstanding_principal", "five_class", "days_overdue"),
+              key=("outstanding_principal", "days_overdue", "five_class")),
     LoanQuery("query_overdue", "逾期贷款查询", "overdue",
               BASE_COLUMNS + ("outstanding_principal", "days_overdue", "overdue_principal",
-                              "overdue_interest", "penalty_interest", "five_class")),
+                              "overdue_interest", "penalty_interest", "five_class"),
+              key=("days_overdue", "overdue_principal", "overdue_interest", "penalty_interest", "five_class")),
     LoanQuery("query_settled", "已结清贷款查询", "settled", BASE_COLUMNS + ("settled_date", "five_class"),
-              sortable=("settled_date",)),
+              sortable=("settled_date",), key=("settled_date", "five_class")),
 )
 
 
@@ -41,6 +45,7 @@ def query_view(q: LoanQuery) -> type[LoanQueryView]:
     return type(f"LoanQuery_{q.status}", (LoanQueryView,), {
         "statuses": (q.status,),
         "column_list": q.columns,
+        "key_columns": q.key,
         "column_export_list": q.columns,
         "column_sortable_list": LoanListView.column_sortable_list + q.sortable,
     })

@@ -1,11 +1,9 @@
 """系统管理: staff accounts with their roles, and the read-only audit log (操作日志).
 (预警参数 and 任务运行记录 live in views/system_jobs.py.)"""
-import json
 
 from flask import flash
 from flask_admin.actions import action
 from flask_login import current_user
-from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from wtforms import PasswordField, SelectMultipleField
 from wtforms.validators import DataRequired, EqualTo, Optional, Regexp
@@ -17,7 +15,8 @@ from admin_app.passwords import RULES_TEXT, password_problems
 from admin_app.permissions import ROLES
 from admin_app.screens import ScreenView, SearchField
 from models import AuditLog, User
-from views.common import LOAN_LABELS
+from models.enums import DECISIONS
+from views import audit_display
 
 CATEGORY = "系统管理"
 
@@ -30,15 +29,8 @@ TABLE_LABELS = {
     "approval_step": "审批记录", "collection": "催收记录", "receipt": "催收回执", "user_account": "用户",
     "setting": "系统参数", "warning": "预警", "job_run": "任务运行", "import_record": "导入记录",
 }
-ACTION_LABELS = {"create": "新增", "update": "修改", "delete": "删除", "import": "导入"}
-# Chinese names of the fields most often seen in before/after values; others show their key.
-FIELD_LABELS = {**LOAN_LABELS, "name": "名称", "kind": "类型", "id_number": "证件号码", "phone": "联系电话",
-                "username": "用户名", "display_name": "姓名", "roles_csv": "角色", "active": "启用",
-                "amount": "金额", "reason": "原因", "review_status": "审核状态", "review_stage": "审核环节",
-                "due_date": "到期日", "principal_due": "应还本金", "interest_due": "应还利息",
-                "principal_paid": "已还本金", "interest_paid": "已还利息", "penalty_paid": "已还罚息",
-                "paid_off_date": "结清日", "old_rate": "原年利率(%)", "new_rate": "新年利率(%)",
-                "effective_date": "生效日期", "version": "版本"}
+ACTION_LABELS = {"create": "新增", "update": "修改", "delete": "删除", "handle": "处理预警", "receipt": "上传回执", "import": "导入",
+                 **DECISIONS}
 
 
 def role_labels(user) -> str:
@@ -115,28 +107,32 @@ class UserView(ScreenView):
         flash(f"已解除 {len(rows)} 个账户的登录锁定。", "success")
 
 
-def _json_block(value: str | None) -> Markup:
-    if not value:
-        return Markup("")
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return escape(value)
-    lines = "".join(f"<div><span class='text-muted'>{escape(FIELD_LABELS.get(k, k))}</span>: {escape(v)}</div>"
-                    for k, v in data.items())
-    return Markup(f"<div class='small'>{lines}</div>")
-
-
 class AuditLogView(ScreenView):
-    """Append-only: no create, edit or delete for anyone (none in the permission table)."""
+    """Append-only: no create, edit or delete for anyone (none in the permission table).
+    One line per entry (时间, 操作人, 操作, 对象, 摘要); 详情 opens the old and new values
+    side by side (views.audit_display)."""
 
-    column_list = ("at", "username", "action", "table_name", "record_id", "loan_id", "summary", "before", "after")
-    column_details_list = column_list
-    column_labels = {"at": "时间", "username": "操作人", "action": "操作", "table_name": "表", "record_id": "记录",
-                     "loan_id": "贷款ID", "summary": "摘要", "before": "修改前", "after": "修改后"}
+    identity_columns = ()
+    column_list = ("at", "username", "action", "object", "summary", "details")
+    column_export_list = ("at", "username", "action", "table_name", "record_id", "loan_id", "summary", "before",
+                          "after")
+    column_details_list = column_export_list
+    column_labels = {"at": "时间", "username": "操作人", "action": "操作", "object": "对象", "table_name": "表",
+                     "record_id": "记录", "loan_id": "贷款(内部编号)", "summary": "摘要", "before": "修改前", "after": "修改后",
+                     "details": "明细"}
     column_choices = {"table_name": list(TABLE_LABELS.items()), "action": list(ACTION_LABELS.items())}
-    column_formatters = {"before": lambda v, c, m, n: _json_block(m.before),
-                         "after": lambda v, c, m, n: _json_block(m.after)}
+    column_formatters = {
+        "object": lambda v, c, m, n: audit_display.object_text(m, TABLE_LABELS),
+        "summary": lambda v, c, m, n: audit_display.summary_text(m, ACTION_LABELS, TABLE_LABELS),
+        "details": lambda v, c, m, n: audit_display.details_cell(m, ACTION_LABELS, TABLE_LABELS),
+        "before": lambda v, c, m, n: audit_display.changes_text(m, "before"),
+        "after": lambda v, c, m, n: audit_display.changes_text(m, "after"),
+    }
+    column_formatters_export = {
+        "summary": column_formatters["summary"],
+        "before": column_formatters["before"],
+        "after": column_formatters["after"],
+    }
     column_sortable_list = ("at",)
     column_default_sort = ("id", True)
     search_fields = (SearchField("user", "操作人", AuditLog.username),

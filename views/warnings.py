@@ -200,6 +200,8 @@ def make_view(screen: WarningScreen) -> type[WarningView]:
     return type(f"{screen.kind.title().replace('_', '')}WarningView", (WarningView,), {
         "screen": screen,
         "column_list": columns,
+        "key_columns": tuple(c for c in ("days", "overdue_principal", "overdue_interest", "penalty_interest",
+                                         "due_date", "level", "handling_state") if c in columns),
         "column_export_list": columns + ("note",),
         "column_labels": {**LABELS, **screen.labels},
         "search_fields": tuple(SEARCH[name] for name in screen.search),

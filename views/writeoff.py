@@ -25,6 +25,7 @@ class WriteOffView(ScreenView):
     can_edit = False  # amendments go through services.approvals.resubmit
     column_list = ("loan.loan_no", "loan.customer_name", "loan.product.name", "principal_amount",
                    "interest_amount", "reason", "proposer", "submitted_at", "review_stage")
+    key_columns = ("review_stage", "principal_amount", "interest_amount")
     column_labels = {"loan.loan_no": "贷款编号", "loan.customer_name": "客户名称",
                      "loan.product.name": "贷款产品", "principal_amount": "核销本金",
                      "interest_amount": "核销利息", "reason": "核销原因说明", "proposer": "申请人",

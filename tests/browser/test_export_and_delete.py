@@ -14,9 +14,8 @@ pytestmark = pytest.mark.browser
 
 
 def _download(page, label):
-    page.click("a.dropdown-toggle:has-text('导出')")
     with page.expect_download() as info:
-        page.click(f"a.dropdown-item:has-text('{label}')")
+        page.click(f"a.export-link:has-text('{label}')")
     return info.value
 
 
@@ -46,9 +45,11 @@ def test_export_csv_and_xlsx_of_the_filtered_rows(page_as, db):
 def _select_and_delete(page, ids):
     for i in ids:
         page.check(f"input.action-checkbox[value='{i}']")
-    page.click("a.dropdown-toggle:has-text('选中的')")
-    page.once("dialog", lambda dialog: dialog.accept())
-    click_nav(page, "[data-action-name='delete']")
+    page.click("#bulk-delete")
+    # The confirmation dialog names the rows before anything is deleted.
+    page.wait_for_selector("#confirm-dialog[open]")
+    assert len(page.locator("#confirm-items li").all()) == len(ids)
+    click_nav(page, "#confirm-ok")
 
 
 def test_bulk_delete_refused_then_allowed(page_as, db):
