@@ -33,7 +33,7 @@ def test_the_menu_shows_each_role_its_own_screens_and_marks_the_current_one(clie
 
     def menu(role, url):
         page = client_for(role).get(url).get_data(as_text=True)
-        return page[page.index('id="sidebar"'):page.index('id="content"')]
+        return page[page.index('id="sidebar"'):page.index('id="main-content"')]
 
     for _ in range(2):  # the second round is served from the cache
         admin, officer = menu("admin", "/bank_cards/"), menu("officer", "/bank_cards/")
