@@ -10,6 +10,7 @@ from flask import request
 from flask_compress import Compress
 
 YEAR = 365 * 24 * 3600
+COMPRESSIBLE = {"text/css", "text/javascript", "application/javascript", "image/svg+xml"}
 _hashes: dict[tuple[str, float], str] = {}
 
 
@@ -56,6 +57,11 @@ def register(app) -> None:
         if (endpoint == "static" or endpoint.endswith(".static")) and response.status_code == 200:
             folder = _static_folder(app, endpoint)
             filename = (request.view_args or {}).get("filename", "")
+            # Flask streams files; Flask-Compress (whose hook runs after this one) compresses a
+            # body it holds: scripts and stylesheets are read into memory (the font is not).
+            if response.mimetype in COMPRESSIBLE:
+                response.direct_passthrough = False
+                response.set_data(response.get_data())
             if folder and request.args.get("v") and request.args.get("v") == content_hash(folder, filename):
                 response.cache_control.public = True
                 response.cache_control.max_age = YEAR

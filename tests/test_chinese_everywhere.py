@@ -16,6 +16,8 @@ ROLES = ("admin", "officer", "collector", "risk_checker", "risk_approver", "revi
 # Latin that is data or a unit, not interface text: account names, file types, codes.
 ALLOWED = {"admin", "officer", "officer2", "collector", "risk_checker", "risk_approver", "reviewer", "system",
            "CSV", "XLSX", "PDF", "JPEG", "JPG", "PNG", "MB", "KB", "SHA", "CSRF", "IRR", "LPR",
+           # the password rules' example of a common password (如 12345678、password)
+           "password",
            # the demo products' codes (贷款产品 代码), data entered by admins
            "GRJY", "XWLD", "CLDY", "XFD", "DQZZ", "FCDY"}
 WORD = re.compile(r"(?<![A-Za-z0-9_.@/-])[A-Za-z]{2,}(?![A-Za-z0-9_.@/-])")

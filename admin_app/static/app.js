@@ -28,7 +28,13 @@
 
   // ---- confirmation dialog ----
   var dialog = $("#confirm-dialog");
-  function confirmDelete(text, items, onOk) {
+  function confirmDelete(text, items, onOk, title, okLabel) {
+    if (dialog) {
+      $("#confirm-title", dialog).textContent = title || "确认删除";
+      $("#confirm-ok", dialog).textContent = okLabel || "确定删除";
+      $("#confirm-ok", dialog).className = "btn btn-sm " + (okLabel ? "btn-primary" : "btn-danger");
+      $(".confirm-note", dialog).hidden = !!okLabel;
+    }
     if (!dialog || typeof dialog.showModal !== "function") {
       if (window.confirm(text + (items.length ? "\n" + items.join("\n") : ""))) { onOk(); }
       return;
@@ -88,9 +94,11 @@
       event.preventDefault();
       var boxes = selected();
       if (!boxes.length) { return; }
-      confirmDelete("确定删除以下 " + boxes.length + " 条记录吗?", boxes.map(rowLabel), function () {
+      var question = el.getAttribute("data-bulk-question");
+      var text = question ? question + "(共 " + boxes.length + " 条)" : "确定删除以下 " + boxes.length + " 条记录吗?";
+      confirmDelete(text, boxes.map(rowLabel), function () {
         submitAction(el.getAttribute("data-bulk-action"), boxes.map(function (b) { return b.value; }));
-      });
+      }, question ? "请确认" : null, el.getAttribute("data-bulk-label"));
       return;
     }
     el = event.target.closest("[data-confirm-delete]");
@@ -98,7 +106,7 @@
       event.preventDefault();
       var form = el.closest("form");
       var label = rowLabel(el) || el.getAttribute("data-confirm-delete") || "这条记录";
-      confirmDelete("确定删除「" + label + "」吗?", [], function () { form.submit(); });
+      confirmDelete("确定删除「" + label + "」吗?", [], function () { form.submit(); }, null, null);
       return;
     }
     el = event.target.closest("[data-confirm]");
