@@ -15,7 +15,9 @@ from admin_app.seed import seed_demo
 ROLES = ("admin", "officer", "collector", "risk_checker", "risk_approver", "reviewer")
 # Latin that is data or a unit, not interface text: account names, file types, codes.
 ALLOWED = {"admin", "officer", "officer2", "collector", "risk_checker", "risk_approver", "reviewer", "system",
-           "CSV", "XLSX", "PDF", "JPEG", "JPG", "PNG", "MB", "KB", "SHA", "CSRF", "IRR", "LPR",
+           "CSV", "XLSX", "PDF", "JPEG", "JPG", "PNG", "MB", "KB", "SHA", "CSRF", "IRR", "LPR", "MOB",
+           # the prefixes of 贷款编号 and 合同编号 (DK…, HT…), as the forms explain them
+           "DK", "HT",
            # the password rules' example of a common password (如 12345678、password)
            "password",
            # the demo products' codes (贷款产品 代码), data entered by admins
@@ -23,7 +25,7 @@ ALLOWED = {"admin", "officer", "officer2", "collector", "risk_checker", "risk_ap
 WORD = re.compile(r"(?<![A-Za-z0-9_.@/-])[A-Za-z]{2,}(?![A-Za-z0-9_.@/-])")
 # option texts are checked as choices below; a textarea holds what a user typed (or, in
 # Flask-Admin's inline lists, the HTML template of a new row)
-SKIP_TAGS = {"script", "style", "option", "textarea"}
+SKIP_TAGS = {"script", "style", "option", "textarea", "code"}  # <code>: a command or file name
 
 
 class VisibleText(HTMLParser):

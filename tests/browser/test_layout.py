@@ -32,7 +32,9 @@ MEASURE = """() => {
   const cells = [...document.querySelectorAll('table.model-list tbody td')].map(td => ({
       text: td.innerText.trim(), num: td.classList.contains('num'), align: getComputedStyle(td).textAlign}));
   return {topHeight: top ? top.offsetHeight : 0, logoutHeight: logout ? logout.offsetHeight : 0,
-          hiddenKeys: keys, cells: cells, text: document.body.innerText};
+          hiddenKeys: keys, cells: cells,
+          text: [...document.body.querySelectorAll('*')].filter(e => !e.closest('code, script, style, textarea') && e.checkVisibility())
+                  .flatMap(e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent)).join(' ')};
 }"""
 
 
