@@ -22,7 +22,7 @@ class Param:
 
     @property
     def range_text(self) -> str:
-        return {"int": f"{self.min} – {self.max}", "time": "HH:MM", "money": "大于0,最多两位小数",
+        return {"int": f"{self.min} – {self.max}", "time": "时:分,如 08:00", "money": "大于0,最多两位小数",
                 "rate": "大于0且小于100,最多四位小数", "text": "1 – 500 字"}[self.kind]
 
 
@@ -91,7 +91,7 @@ def validate(key: str, value: str) -> str:
             raise ValueError
         t = time(int(hh), int(mm))
     except (ValueError, TypeError):
-        raise ValueError(f"{p.label}格式应为 HH:MM(如 08:00)") from None
+        raise ValueError(f"{p.label}格式应为 时:分(如 08:00)") from None
     window = TIME_WINDOWS.get(key)
     if window and not window[0] <= t <= window[1]:
         raise ValueError(f"{p.label}必须在 {window[0]:%H:%M} 到 {window[1]:%H:%M} 之间(催收行为规范)")

@@ -20,8 +20,8 @@ def _all(**changes):
     ("lead_days.credit_expiry", "３０", "必须是整数"),  # full-width digits
     ("lead_days.credit_expiry", "1e3", "必须是整数"),
     ("class.loss_days", "4000", "之间"),
-    ("collection.start", "22:00:00", "HH:MM"),
-    ("collection.start", "²:00", "HH:MM"),
+    ("collection.start", "22:00:00", "时:分"),
+    ("collection.start", "²:00", "时:分"),
     ("collection.start", "05:59", "06:00 到 22:00"),
     ("collection.end", "23:59", "06:00 到 22:00"),
     ("collection.start", "00:00", "06:00 到 22:00"),
