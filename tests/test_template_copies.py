@@ -15,6 +15,9 @@ COPIES = pathlib.Path(__file__).resolve().parent.parent / "admin_app" / "templat
 REPLACEMENTS = {
     "model/inline_list_base.html": [
         ("""onclick="faForm.addInlineField(this, '{{ field.id }}');\"""", 'data-inline-add="{{ field.id }}"'),
+        # no icon font is loaded (page weight, issue 14): 移除 says it in words
+        ('<i class="fa fa-times glyphicon glyphicon-remove"></i></a>', '移除</a>'),
+        ('<span class="fa fa-times glyphicon glyphicon-remove"></span></a>', '移除</a>'),
     ],
     "model/row_actions.html": [
         ("""<button onclick="return faHelpers.safeConfirm('{{ _gettext('Are you sure you want to delete this record?') }}');\"""",
