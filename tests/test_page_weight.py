@@ -46,3 +46,14 @@ def test_pages_are_compressed_when_the_browser_accepts_it(client_for):
     packed = client.client.get("/query_overdue/", headers={"Accept-Encoding": "gzip"})
     assert packed.headers.get("Content-Encoding") == "gzip"
     assert len(packed.data) < len(plain.data) / 3
+
+
+def test_no_template_uses_inline_event_handlers():
+    """The CSP forbids inline script: an onclick="confirm(...)" is silently ignored and the form
+    posts unconfirmed. Confirmations go through data-confirm (static/app.js)."""
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent / "admin_app" / "templates"
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.html")
+                 if re.search(r"\son(click|submit|change|load)\s*=", p.read_text(encoding="utf-8"))]
+    assert not offenders
