@@ -47,6 +47,9 @@ def create_app(config: dict | None = None, config_name: str | None = None) -> Fl
         from admin_app import sessions
 
         sessions.install(db.session)
+        from admin_app import privacy
+
+        privacy.install(db.session)
 
     _register_security(app)
     from admin_app.auth import bp as auth_bp
@@ -131,6 +134,9 @@ def _register_security(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from admin_app.menu import cached_menu
     from admin_app.permissions import ROLES, allowed
+    from admin_app.privacy import pii_cell
+
+    app.jinja_env.globals["pii"] = pii_cell  # {{ pii(loan.customer, 'phone') }}: masked, revealable
 
     @app.context_processor
     def helpers():

@@ -10,6 +10,7 @@ from sqlalchemy import event, inspect, insert
 from sqlalchemy.orm import Session
 
 from models.audit import AuditLog
+from models.privacy import mask_record
 
 AUDITED = {
     "Loan", "Installment", "Repayment", "RateChange", "Extension", "Guarantor", "Collateral",
@@ -56,8 +57,10 @@ def current_actor() -> tuple[int | None, str]:
 
 
 def _row(obj, action, before, after):
+    """One audit row; identifiers in before/after are stored masked (models.privacy)."""
     user_id, username = current_actor()
     name = type(obj).__name__
+    before, after = mask_record(obj.__tablename__, before), mask_record(obj.__tablename__, after)
     loan_id = obj.id if name == "Loan" else getattr(obj, "loan_id", None)
     state = inspect(obj)
     # New rows have no identity key yet inside after_flush: read the assigned primary key.

@@ -22,6 +22,7 @@ from sqlalchemy.orm import ColumnProperty, RelationshipProperty, aliased
 
 from admin_app import flask_admin_compat
 from admin_app.xlsx_stream import stream_xlsx
+from models.privacy import MASKS, column_kind, mask_value
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_START = frozenset("".join(FORMULA_PREFIXES))
@@ -65,6 +66,11 @@ def _same(value: Any) -> Any:
     return value
 
 
+def masking(convert: Callable[[Any], Any], kind: str) -> Callable[[Any], Any]:
+    """`convert` of the masked value: identifiers leave the database masked."""
+    return lambda value: convert(mask_value(kind, value))
+
+
 def converter(expr, choices: dict | None) -> Callable[[Any], Any]:
     """The cheapest function that turns one selected column's values into cells (the fast
     path calls it for every cell); None stays None, an empty cell in either format."""
@@ -88,6 +94,13 @@ class ExportMixin:
 
     export_types = ["csv", "xlsx"]
     export_max_rows = 0  # streamed: no cap
+
+    def export_unmasked(self) -> bool:
+        """True only inside a full-identifier export (admin_app.privacy_export), which an
+        admin started with a recorded reason; every other export is masked."""
+        from admin_app.screens import request_cache
+
+        return bool(request_cache().get("pii_export_unmasked"))
 
     # ---- which rows ----------------------------------------------------------------
     def export_query(self):
@@ -143,6 +156,10 @@ class ExportMixin:
             query = query.outerjoin(alias, attr)
         pairs = [(i, converter(expr, flask_admin_compat.column_choices_map(self).get(name)))
                  for i, (expr, (name, _label)) in enumerate(zip(exprs, flask_admin_compat.export_columns(self)))]
+        if not self.export_unmasked():
+            kinds = [column_kind(expr) for expr in exprs]
+            pairs = [(i, masking(convert, kinds[i]) if MASKS.get(kinds[i] or "") else convert)
+                     for i, convert in pairs]
         for row in query.yield_per(CHUNK_ROWS):
             yield [convert(row[i]) for i, convert in pairs]
 

@@ -88,6 +88,10 @@ PERMISSIONS: dict[str, dict[str, frozenset]] = {
     "settings": _p(ADMIN, edit=ADMIN),
     "job_runs": _p(ADMIN, run=ADMIN),
     "import_records": _p(ADMIN, export=ADMIN, download=ADMIN),
+    # 敏感信息查看记录: read-only for everyone, nobody edits or deletes (also refused by the
+    # database). The reveal page is open to staff; admin_app.privacy.may_reveal decides.
+    "pii_access": _p(ADMIN | {"risk_approver"}),
+    "pii_reveal": _p(ALL),
 }
 
 

@@ -5,7 +5,9 @@
 - SearchField: the always-visible search form (查询 / 重置) of SPEC §3,
 - streamed CSV (UTF-8 with BOM) and XLSX export of exactly the filtered rows (admin_app.export), formulas
   neutralised,
-- safe delete: refused with a message when money or an approval hangs on a record.
+- safe delete: refused with a message when money or an approval hangs on a record,
+- personal data masked in every list, detail and export cell, as each model column declares
+  (models.privacy; admin_app.privacy shows a revealed value and the 查看完整信息 link).
 
 A screen is a short class: model, columns, labels, search_fields, base filters."""
 from __future__ import annotations
@@ -27,6 +29,7 @@ from wtforms.widgets import DateInput
 
 from admin_app import flask_admin_compat, formats
 from admin_app.i18n import ScreenForm
+from admin_app import privacy
 from admin_app.export import ExportMixin
 from admin_app.permissions import allowed, permission_table
 
@@ -414,6 +417,48 @@ class ScreenView(PermissionMixin, ExportMixin, ModelView):
             out.append(f'<td class="list-buttons-column fix-r" data-row-label="{escape(self.row_label(row))}">'
                        + "".join(x for x in links if x.strip()) + "</td>")
         return Markup("".join(out))
+
+    # ---- personal data ---------------------------------------------------------------
+    def pii_column(self, name) -> privacy.PathColumn | None:
+        """The declared personal column a screen column shows, if it is masked."""
+        known = self.__dict__.setdefault("_pii_columns", {})
+        if name not in known:
+            known[name] = privacy.path_column(self.model, name)
+        return known[name]
+
+    def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        pii = self.pii_column(name)
+        if pii is None:
+            return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
+        owner = pii.owner(model)
+        return "" if owner is None else privacy.shown(owner, pii.field, pii.kind) or ""
+
+    @pass_context  # as Flask-Admin's own: the details template passes its context
+    def get_detail_value(self, context, model, name):
+        pii = self.pii_column(name)
+        if pii is None:
+            return super().get_detail_value(context, model, name)
+        return privacy.pii_cell(pii.owner(model), pii.field)
+
+    def get_export_value(self, model, name):
+        pii = self.pii_column(name)
+        if pii is None:
+            return super().get_export_value(model, name)
+        owner = pii.owner(model)
+        value = None if owner is None else getattr(owner, pii.field)
+        return value if self.export_unmasked() else privacy.mask_value(pii.kind, value)
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        privacy.mask_form(form, obj, posted=request.method == "POST")
+        form._pii_obj = obj
+        return form
+
+    def validate_form(self, form):
+        ok = super().validate_form(form)
+        if not ok and getattr(form, "_pii_obj", None) is not None:
+            privacy.mask_form(form, form._pii_obj, posted=False)  # shown again: masked again
+        return ok
 
     # ---- safe delete ---------------------------------------------------------------
     def delete_refusal(self, model) -> str | None:

@@ -15,7 +15,7 @@ class Param:
     key: str
     label: str
     default: str
-    kind: str = "int"  # int | time | money | rate (percent) | text
+    kind: str = "int"  # int | time | money | rate (percent) | text | roles (comma-separated role keys)
     min: int = 0
     max: int = 3650
     group: str = "预警参数"
@@ -23,7 +23,8 @@ class Param:
     @property
     def range_text(self) -> str:
         return {"int": f"{self.min} – {self.max}", "time": "时:分,如 08:00", "money": "大于0,最多两位小数",
-                "rate": "大于0且小于100,最多四位小数", "text": "1 – 500 字"}[self.kind]
+                "rate": "大于0且小于100,最多四位小数", "text": "1 – 500 字",
+                "roles": "角色代码,逗号分隔:admin, officer, collector, risk_checker, risk_approver, reviewer"}[self.kind]
 
 
 PARAMS: tuple[Param, ...] = (
@@ -42,6 +43,12 @@ PARAMS: tuple[Param, ...] = (
     Param("loan.rate_ceiling", "年化利率上限(%)", "24", kind="rate", group="贷款参数"),
     Param("loan.rate_ceiling_basis", "年化利率上限依据", "《最高人民法院关于审理民间借贷案件适用法律若干问题的规定》"
           "及地方金融监管部门对小额贷款公司综合实际利率的要求", kind="text", group="贷款参数"),
+    Param("privacy.reveal_roles", "可查看完整个人信息的角色(客户经理限本人客户,催收专员限催收中贷款)",
+          "admin,officer,collector", kind="roles", group="个人信息保护"),
+    Param("privacy.export_confirm_rows", "含个人信息的导出超过此行数需确认并记录", "5000", min=1,
+          max=10_000_000, group="个人信息保护"),
+    Param("privacy.retention_years", "结清或核销后个人信息保留年限(到期匿名化)", "5", min=1, max=30,
+          group="个人信息保护"),
 )
 PARAMS_BY_KEY = {p.key: p for p in PARAMS}
 
@@ -68,10 +75,22 @@ def get_time(key: str) -> time:
     return time(int(hh), int(mm))
 
 
+def get_roles(key: str) -> frozenset:
+    return frozenset(r for r in _raw(key).split(",") if r)
+
+
 def validate(key: str, value: str) -> str:
     """Return the normalised value or raise ValueError with a Chinese message."""
     p = PARAMS_BY_KEY[key]
     value = (value or "").strip()
+    if p.kind == "roles":
+        from admin_app.permissions import ROLES
+
+        keys = [r.strip() for r in value.replace("，", ",").split(",") if r.strip()]
+        unknown = [r for r in keys if r not in ROLES]
+        if unknown:
+            raise ValueError(f"{p.label}:未知角色 {'、'.join(unknown)}(可选:{', '.join(ROLES)})")
+        return ",".join(r for r in ROLES if r in keys)
     if p.kind == "int":
         if not (value.isascii() and value.isdigit()):  # `²`.isdigit() is True: not a number here
             raise ValueError(f"{p.label}必须是整数")

@@ -14,3 +14,4 @@ from .snapshot import (PortfolioSnapshot, SnapshotCohort, SnapshotMigration, Sna
                        SnapshotSummary)
 from .import_record import ImportRecord, ImportBalanceCheck  # noqa: F401
 from .submission import FormSubmission  # noqa: F401
+from .privacy import PiiAccess  # noqa: F401

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from admin_app.extensions import db
 from .enums import CUSTOMER_TYPES
 from .bounds import bound_check
+from .privacy import mask_value, personal
 from .types import Money
 
 
@@ -15,11 +16,11 @@ class Customer(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False, default="person")
-    name: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
-    id_number: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
-    phone: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
-    contact_person: Mapped[str | None] = mapped_column(String(64), index=True)
-    address: Mapped[str | None] = mapped_column(String(256))
+    name: Mapped[str] = mapped_column(String(128), nullable=False, index=True, info=personal("name"))
+    id_number: Mapped[str] = mapped_column(String(32), nullable=False, unique=True, info=personal("id_number"))
+    phone: Mapped[str] = mapped_column(String(20), nullable=False, index=True, info=personal("phone"))
+    contact_person: Mapped[str | None] = mapped_column(String(64), index=True, info=personal("name"))
+    address: Mapped[str | None] = mapped_column(String(256), info=personal("address"))
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
 
     officer = relationship("User", lazy="joined")
@@ -40,8 +41,8 @@ class BankCard(db.Model):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False, index=True)
     bank_name: Mapped[str] = mapped_column(String(64), nullable=False)
     branch: Mapped[str | None] = mapped_column(String(128))
-    account_name: Mapped[str] = mapped_column(String(128), nullable=False)
-    card_number: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    account_name: Mapped[str] = mapped_column(String(128), nullable=False, info=personal("name"))
+    card_number: Mapped[str] = mapped_column(String(32), nullable=False, index=True, info=personal("account"))
     is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     note: Mapped[str | None] = mapped_column(Text)
 
@@ -49,8 +50,7 @@ class BankCard(db.Model):
 
     @property
     def masked_number(self) -> str:
-        n = self.card_number or ""
-        return n[:4] + " **** **** " + n[-4:] if len(n) > 8 else n
+        return mask_value("account", self.card_number or "")
 
     def __str__(self) -> str:
         return f"{self.bank_name} {self.masked_number}"

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from admin_app.extensions import db
 from .enums import FIVE_CLASSES, LOAN_STATUSES, REPAYMENT_METHODS
 from .bounds import bound_check
+from .privacy import personal
 from .types import Money, Rate
 
 
@@ -46,7 +47,7 @@ class Loan(db.Model):
     contract_no: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False, index=True)
     # Copy of the borrower's name: lists search and sort by it without a join.
-    customer_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    customer_name: Mapped[str] = mapped_column(String(128), nullable=False, info=personal("name"))
     product_id: Mapped[int] = mapped_column(ForeignKey("loan_product.id"), nullable=False)
     principal = mapped_column(Money, nullable=False)
     rate = mapped_column(Rate, nullable=False)  # current annual rate, percent
@@ -107,9 +108,9 @@ class Guarantor(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False, default="person")
-    name: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
-    id_number: Mapped[str] = mapped_column(String(32), nullable=False)
-    phone: Mapped[str] = mapped_column(String(20), nullable=False)
+    name: Mapped[str] = mapped_column(String(128), nullable=False, index=True, info=personal("name"))
+    id_number: Mapped[str] = mapped_column(String(32), nullable=False, info=personal("id_number"))
+    phone: Mapped[str] = mapped_column(String(20), nullable=False, info=personal("phone"))
     guaranteed_amount = mapped_column(Money, nullable=False)
 
     loan = relationship("Loan", back_populates="guarantors", lazy="joined")

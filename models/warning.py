@@ -5,6 +5,7 @@ from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
+from .privacy import personal
 from .types import Money
 
 
@@ -46,10 +47,10 @@ class Warning(db.Model):
     credit_line_id: Mapped[int | None] = mapped_column(ForeignKey("credit_line.id"))
     installment_id: Mapped[int | None] = mapped_column(ForeignKey("installment.id"))
     # Copies of what the lists show and search, so a warning list needs no joins.
-    customer_name: Mapped[str] = mapped_column(String(128), nullable=False, default="")
+    customer_name: Mapped[str] = mapped_column(String(128), nullable=False, default="", info=personal("name"))
     loan_no: Mapped[str | None] = mapped_column(String(32))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    contact_person: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(20), info=personal("phone"))
+    contact_person: Mapped[str | None] = mapped_column(String(64), info=personal("name"))
     due_date: Mapped[date | None] = mapped_column(Date)
     # Days overdue when positive, days left when negative or zero.
     days: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -63,8 +63,13 @@ def _truncate_all():
     if _db.engine.dialect.name == "postgresql":
         _db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
     else:
+        from models.privacy import set_append_only_guard
+
+        connection = _db.session.connection()
+        set_append_only_guard(connection, False)  # the access record refuses DELETE
         for t in tables:
             _db.session.execute(text(f'DELETE FROM "{t}"'))
+        set_append_only_guard(connection, True)
     _db.session.commit()
 
 

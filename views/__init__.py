@@ -19,6 +19,7 @@ MODULES = (
     "views.system",
     "views.system_jobs",
     "views.import_records",
+    "views.privacy",
     "views.loan_detail",
 )
 

@@ -15,6 +15,7 @@ from sqlalchemy import select, true
 from werkzeug.routing import BuildError
 
 from admin_app.extensions import db
+from admin_app.privacy import shown
 from admin_app.screens import RowLink, ScreenView, SearchField
 from models import ApprovalStep, ClassificationChange, Customer, Loan
 from models.approval import WORKFLOWS, Stage, Workflow
@@ -39,7 +40,7 @@ def item_fields(workflow_key: str, item) -> list[tuple[str, str]]:
     """What a reviewer reads about an item, as (label, value) pairs."""
     loan = item.loan
     head = [("贷款编号", loan.loan_no), ("客户名称", loan.customer_name),
-            ("联系电话", loan.customer.phone), ("贷款产品", loan.product.name),
+            ("联系电话", shown(loan.customer, "phone")), ("贷款产品", loan.product.name),
             ("剩余本金(元)", money(loan.outstanding_principal)), ("逾期天数", str(loan.days_overdue)),
             ("当前五级分类", FIVE_CLASSES.get(loan.five_class, ""))]
     if workflow_key == "inspection":

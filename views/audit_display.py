@@ -6,6 +6,8 @@ Field labels come from the screens' own declarations (one source), then a few ge
 from __future__ import annotations
 
 import json
+
+from models.privacy import mask_record
 import re
 
 from markupsafe import Markup, escape
@@ -106,7 +108,9 @@ def _load(raw: str | None) -> dict:
 
 def changes(entry) -> list[tuple[str, str, str]]:
     """(field label, before, after) for every field either side names, in their order."""
-    before, after = _load(entry.before), _load(entry.after)
+    # Rows written before identifiers were masked at write time are masked here too.
+    before = mask_record(entry.table_name, _load(entry.before)) or {}
+    after = mask_record(entry.table_name, _load(entry.after)) or {}
     keys = list(before) + [k for k in after if k not in before]
     rows = []
     for k in keys:

@@ -19,8 +19,6 @@ class BankCardView(ImportMixin, ScreenView):
                            "is_default", "note")
     column_sortable_list = ("customer.name", "bank_name", "is_default")
     column_default_sort = ("id", True)
-    column_formatters = {"card_number": lambda v, c, m, n: m.masked_number}
-    column_formatters_export = {"card_number": lambda v, c, m, n: m.masked_number}
     form_columns = ("customer", "bank_name", "branch", "account_name", "card_number", "is_default", "note")
     form_ajax_refs = {"customer": customer_ref()}
     form_args = {
