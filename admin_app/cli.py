@@ -97,6 +97,22 @@ def run_jobs_command(as_of):
     click.echo(result.describe())
 
 
+@click.command("retention")
+@click.option("--date", "as_of", default=None, help="业务日期 YYYY-MM-DD(默认今天)")
+@click.option("--dry-run", "dry", is_flag=True, help="只列出将被匿名化的客户,不修改数据")
+@with_appcontext
+def retention_command(as_of, dry):
+    """个人信息保留期满的客户匿名化(日终任务也会运行);--dry-run 只列出名单。"""
+    from jobs.retention import run_retention
+
+    as_of_date = date.fromisoformat(as_of) if as_of else date.today()
+    report = run_retention(db.engine, as_of_date, dry)
+    if dry:
+        for c in report.customers:
+            click.echo(f"{c['id']}\t{c['name']}\t贷款 {c['loans']} 笔\t最后结清/核销 {c['closed_on']}")
+    click.echo(report.describe())
+
+
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command():
@@ -172,7 +188,7 @@ def one_line_errors(callback):
 
 
 COMMANDS = (init_db_command, create_user_command, seed_demo_command, run_jobs_command,
-            scheduler_command, backup_command, snapshot_command)
+            scheduler_command, backup_command, snapshot_command, retention_command)
 
 
 def register_cli(app) -> None:

@@ -165,7 +165,10 @@ class ExportMixin:
 
     # ---- files ---------------------------------------------------------------------
     def get_export_name(self, export_type: str = "csv") -> str:
-        return f"{self.name}_{date.today():%Y%m%d}.{export_type}"
+        from admin_app.screens import request_cache
+
+        # A recorded export (admin_app.export_control) names its user and time.
+        return request_cache().get("export_name") or f"{self.name}_{date.today():%Y%m%d}.{export_type}"
 
     def _disposition(self, export_type: str) -> str:
         name = quote(self.get_export_name(export_type))

@@ -113,6 +113,9 @@ def permission_table() -> MappingProxyType:
     """The whole table, built once (every menu entry, button and check of a page reads it)."""
     table = dict(PERMISSIONS)
     table.update(stage_permissions())
+    # 完整信息导出 (identifiers in full): admins, wherever they may export.
+    table = {key: {**entry, "export_full": entry.get("export", frozenset()) & ADMIN}
+             for key, entry in table.items()}
     return MappingProxyType(table)
 
 

@@ -167,8 +167,9 @@ class PathColumn:
         return row
 
 
-def path_column(model, name) -> PathColumn | None:
-    """The PathColumn of a screen's column name when it ends on a masked column."""
+def path_column(model, name, masked_only: bool = True) -> PathColumn | None:
+    """The PathColumn of a screen's column name when it ends on a masked column (or on
+    any personal column, masked_only=False)."""
     if not isinstance(name, str):
         return None
     entity, parts = model, name.split(".")
@@ -178,7 +179,8 @@ def path_column(model, name) -> PathColumn | None:
             entity = prop.mapper.class_
         elif isinstance(prop, ColumnProperty) and depth == len(parts) - 1:
             kind = column_kind(prop)
-            return PathColumn(tuple(parts[:-1]), part, kind) if masks(kind) else None
+            keep = masks(kind) if masked_only else kind is not None
+            return PathColumn(tuple(parts[:-1]), part, kind) if keep else None
         else:
             return None
     return None

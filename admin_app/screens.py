@@ -31,6 +31,7 @@ from admin_app import flask_admin_compat, formats
 from admin_app.i18n import ScreenForm
 from admin_app import privacy
 from admin_app.export import ExportMixin
+from admin_app.export_control import ExportControlMixin
 from admin_app.permissions import allowed, permission_table
 
 # Verbs of Flask-Admin's own endpoints; custom endpoints declare theirs in `verbs`.
@@ -42,6 +43,8 @@ BUILTIN_VERBS = {
     "delete_view": "delete",
     "action_view": "view",  # each action is checked again by its own verb
     "export": "export",
+    "export_confirmed": "export",  # a large export of personal data, confirmed with a reason
+    "export_full": "export_full",  # identifiers in full (admin_app.export_control)
     "ajax_lookup": "view",
     "ajax_update": "edit",
 }
@@ -162,7 +165,7 @@ SCREEN_TYPE_FORMATTERS.update({
 })
 
 
-class ScreenView(PermissionMixin, ExportMixin, ModelView):
+class ScreenView(PermissionMixin, ExportControlMixin, ExportMixin, ModelView):
     # Flask-Admin 2.x takes the Flask-SQLAlchemy `db` (passing db.session is deprecated) and
     # keeps it in `session`; our screens query through `self.session`, the request's session.
     @property

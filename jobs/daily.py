@@ -38,6 +38,7 @@ class RunResult:
     seconds: float = 0.0
     error: str | None = None
     run_id: int | None = None
+    anonymised: int = 0  # customers anonymised after retention (services.retention)
 
     @property
     def ok(self) -> bool:
@@ -46,7 +47,7 @@ class RunResult:
     def summary(self) -> dict:
         return {"rows": self.rows, "loans_updated": self.loans_updated,
                 "class_proposals": self.class_proposals, **self.changes,
-                "seconds": round(self.seconds, 2)}
+                "anonymised": self.anonymised, "seconds": round(self.seconds, 2)}
 
     def describe(self) -> str:
         day = self.as_of.isoformat()
@@ -59,7 +60,8 @@ class RunResult:
         return (f"日终任务完成(业务日期 {day},用时 {self.seconds:.1f} 秒):"
                 f"更新贷款 {self.loans_updated:,} 笔;系统提出五级分类调整 {self.class_proposals:,} 笔;预警 {kinds},共 {sum(self.rows.values()):,} 条"
                 f"(新增 {c.get('inserted', 0):,}、延续 {c.get('moved', 0):,}、更新 {c.get('updated', 0):,}、"
-                f"移除 {c.get('removed', 0):,},清理过期未处理记录 {c.get('pruned', 0):,})。")
+                f"移除 {c.get('removed', 0):,},清理过期未处理记录 {c.get('pruned', 0):,})"
+                + (f";个人信息保留期满匿名化客户 {self.anonymised:,} 名" if self.anonymised else "") + "。")
 
 
 def run_daily(as_of: date | None = None, *, engine: Engine | None = None, request_id: int | None = None,
@@ -94,7 +96,8 @@ def _run_locked(engine: Engine, as_of: date, started: float, request_id=None, on
         result = RunResult(as_of, "ok", rows=stats.get("rows", {}),
                            loans_updated=stats.get("loans_updated", 0),
                            class_proposals=stats.get("class_proposals", 0),
-                           changes={k: stats.get(k, 0) for k in CHANGE_KEYS})
+                           changes={k: stats.get(k, 0) for k in CHANGE_KEYS},
+                           anonymised=stats.get("anonymised", 0))
     result.run_id = run_id
     result.seconds = time.perf_counter() - started
     _record_finish(engine, run_id, result)
@@ -129,6 +132,8 @@ def _run_steps(engine: Engine, as_of: date, run_id: int | None = None, on_step=N
             if on_step is not None:
                 on_step("完成", len(all_steps), len(all_steps))
             conn.commit()
+            for action in ctx.after_commit:
+                action()
         except BaseException:
             conn.rollback()
             raise

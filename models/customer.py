@@ -22,6 +22,8 @@ class Customer(db.Model):
     contact_person: Mapped[str | None] = mapped_column(String(64), index=True, info=personal("name"))
     address: Mapped[str | None] = mapped_column(String(256), info=personal("address"))
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # Set when the retention job anonymised the customer (services.retention).
+    anonymised_on: Mapped[date | None] = mapped_column(Date)
 
     officer = relationship("User", lazy="joined")
     bank_cards = relationship("BankCard", back_populates="customer", lazy="select")

@@ -80,8 +80,8 @@ def test_a_reveal_with_a_reason_is_recorded_and_shows_the_value_on_the_page(clie
         ("officer", "reveal", "customer", str(own.id), "id_number", "verify")
     assert row.client_ip == "127.0.0.1" and row.at is not None
     # The list shows the revealed value too; another user's session does not.
-    assert own.id_number in officer.get("/customers/?q_customer=张三").get_data(as_text=True)
-    assert own.id_number not in client_for("admin").get("/customers/?q_customer=张三").get_data(as_text=True)
+    assert own.id_number in officer.get("/customers/?q_name=张三").get_data(as_text=True)
+    assert own.id_number not in client_for("admin").get("/customers/?q_name=张三").get_data(as_text=True)
 
 
 def test_reveal_without_a_return_page_shows_the_full_value(client_for, people):

@@ -198,3 +198,17 @@ def test_download_only_for_logged_in_staff_with_access(users, client_for):
     anon = client_for().get(url)
     assert anon.status_code == 302 and "/login" in anon.location
     assert c.get("/collection_query/receipt/999999").status_code == 404
+
+
+def test_download_refused_when_the_user_may_not_see_the_record(users, client_for, monkeypatch):
+    """The receipt follows its record: a collection the screen does not list for this user
+    (here: a screen narrowed to other records) is not served, whatever the URL."""
+    from views.collection import CollectionQueryView
+
+    visit = _visit(users)
+    c = client_for("collector")
+    _post_file(c, f"/receipt_borrower/upload/{visit.id}", PDF, "回执.pdf")
+    url = f"/collection_query/receipt/{visit.id}"
+    assert c.get(url).status_code == 200
+    monkeypatch.setattr(CollectionQueryView, "base_filters", lambda self: [type(visit).id != visit.id])
+    assert c.get(url).status_code == 404

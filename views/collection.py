@@ -239,7 +239,11 @@ class CollectionQueryView(CollectionRecordView):
 
     @expose("/receipt/<int:id>")
     def download(self, id):
-        """The stored receipt of collection record `id` (logged-in staff with access only)."""
+        """The stored receipt of collection record `id` (logged-in staff with access only),
+        served only when the record is one this screen lists for the user (its query carries
+        every row restriction the screen has, data scope included): else 404."""
+        if self.get_one(id) is None:
+            abort(404)
         receipt = db.session.execute(
             db.select(Receipt).where(Receipt.collection_id == id).order_by(Receipt.id.desc()).limit(1)
         ).unique().scalar_one_or_none()

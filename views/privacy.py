@@ -2,7 +2,7 @@
 敏感信息查看记录 (the append-only record of reveals and personal-data exports)."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
@@ -45,7 +45,8 @@ class RevealView(PageView):
 
     @expose("/")
     def index(self):
-        abort(404)
+        # Reveals are per record and field: links on the pages lead here, not this root.
+        return redirect(url_for("admin.index"))
 
     @expose("/<table>/<int:record_id>/<field>/", methods=("GET", "POST"))
     def reveal(self, table: str, record_id: int, field: str):

@@ -25,6 +25,7 @@ class JobContext:
     as_of: date
     params: dict[str, int]
     stats: dict = field(default_factory=dict)
+    after_commit: list = field(default_factory=list)  # callables run once the run committed
 
     def execute(self, statement: str, **params) -> CursorResult:
         """Run one statement; `as_of` is always bound (as a date the database compares)."""
@@ -49,6 +50,6 @@ def read_params(conn: Connection) -> dict[str, int]:
 
 
 def steps():
-    from . import positions, proposals, snapshot, warnings
+    from . import positions, proposals, retention, snapshot, warnings
 
-    return (positions.run, proposals.run, warnings.run, snapshot.run)
+    return (positions.run, proposals.run, warnings.run, snapshot.run, retention.run)
