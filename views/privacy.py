@@ -109,6 +109,6 @@ def _field_label(table: str, field: str | None) -> str:
 
 
 def register(admin) -> None:
-    admin.add_view(PiiAccessView(PiiAccess, db.session, name="敏感信息查看记录", category=CATEGORY,
+    admin.add_view(PiiAccessView(PiiAccess, db, name="敏感信息查看记录", category=CATEGORY,
                                  endpoint="pii_access"))
     admin.add_view(RevealView(name="查看完整信息", endpoint="pii_reveal", url="/pii/reveal"))
