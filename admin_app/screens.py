@@ -451,17 +451,6 @@ class ScreenView(PermissionMixin, ExportControlMixin, ExportMixin, ModelView):
         value = None if owner is None else getattr(owner, pii.field)
         return value if self.export_unmasked() else privacy.mask_value(pii.kind, value)
 
-    def edit_form(self, obj=None):
-        form = super().edit_form(obj)
-        privacy.mask_form(form, obj, posted=request.method == "POST")
-        form._pii_obj = obj
-        return form
-
-    def validate_form(self, form):
-        ok = super().validate_form(form)
-        if not ok and getattr(form, "_pii_obj", None) is not None:
-            privacy.mask_form(form, form._pii_obj, posted=False)  # shown again: masked again
-        return ok
 
     # ---- safe delete ---------------------------------------------------------------
     def delete_refusal(self, model) -> str | None:
@@ -511,7 +500,11 @@ class ScreenView(PermissionMixin, ExportControlMixin, ExportMixin, ModelView):
         return self._with_notes(super().create_form(obj))
 
     def edit_form(self, obj=None):
-        return self._with_notes(super().edit_form(obj))
+        form = super().edit_form(obj)
+        # Personal fields show their masks; a posted mask stands for the stored value.
+        privacy.mask_form(form, obj, posted=request.method == "POST")
+        form._pii_obj = obj
+        return self._with_notes(form)
 
     # ---- bounds ------------------------------------------------------------------------
     def validate_form(self, form):
@@ -525,6 +518,8 @@ class ScreenView(PermissionMixin, ExportControlMixin, ExportMixin, ModelView):
                                    {n: f.label.text for n, f in fields.items() if f.label})
         for name, message in problems.items():
             fields[name].errors = list(fields[name].errors) + [message]
+        if not (ok and not problems) and getattr(form, "_pii_obj", None) is not None:
+            privacy.mask_form(form, form._pii_obj, posted=False)  # shown again: masked again
         return ok and not problems
 
     # ---- misc ----------------------------------------------------------------------
