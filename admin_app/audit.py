@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from models.audit import AuditLog
 from models.privacy import mask_record
 
+# Money changes are audited as their ledger entries (LoanEntry); installments are the
+# schedule the ledger replays to (their changes follow from the entries).
 AUDITED = {
-    "Loan", "Installment", "Repayment", "RateChange", "Extension", "Guarantor", "Collateral",
+    "Loan", "LoanEntry", "Repayment", "RateChange", "Extension", "Guarantor", "Collateral",
     "Customer", "BankCard", "CreditLine", "LoanProduct", "Inspection", "Interview",
     "ClassificationChange", "WriteOff", "ApprovalStep", "Collection", "Receipt", "User", "Setting",
 }

@@ -192,6 +192,9 @@ COMMANDS = (init_db_command, create_user_command, seed_demo_command, run_jobs_co
 
 
 def register_cli(app) -> None:
+    from services.ledger_cli import loan_quote_command
+
+    app.cli.add_command(loan_quote_command)
     from admin_app.import_cli import import_command
 
     for cmd in COMMANDS + (import_command,):

@@ -4,7 +4,7 @@ from admin_app.extensions import db  # noqa: F401
 from .user import User, UserSession  # noqa: F401
 from .customer import Customer, BankCard, CreditLine  # noqa: F401
 from .product import LoanProduct  # noqa: F401
-from .loan import Loan, Guarantor, Collateral, RateChange, Extension, Repayment  # noqa: F401
+from .loan import Loan, Guarantor, Collateral, RateChange, Extension, Repayment, LoanEntry  # noqa: F401
 from .schedule import Installment  # noqa: F401
 from .review import Interview, Inspection, ClassificationChange, WriteOff, ApprovalStep  # noqa: F401
 from .collection import Collection, Receipt  # noqa: F401

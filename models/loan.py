@@ -64,6 +64,8 @@ class Loan(db.Model):
     overdue_principal = mapped_column(Money, nullable=False, default=0)
     overdue_interest = mapped_column(Money, nullable=False, default=0)
     penalty_interest = mapped_column(Money, nullable=False, default=0)
+    # 复利 owed (interest on overdue interest), as of today like the figures above
+    compound_interest = mapped_column(Money, nullable=False, default=0, server_default="0")
     last_inspection_date: Mapped[date | None] = mapped_column(Date)
     next_inspection_date: Mapped[date | None] = mapped_column(Date)
     settled_date: Mapped[date | None] = mapped_column(Date)
@@ -207,5 +209,55 @@ class Repayment(db.Model):
     # The bank's or the old system's transaction number (流水号), when known (imports match on it).
     serial_no: Mapped[str | None] = mapped_column(String(64))
 
+    # The parts above are the current allocation (a back-dated entry replays the loan and may
+    # move them). penalty_part holds 罚息 + 复利 + 违约金; these say how much of it is which.
+    compound_part = mapped_column(Money, nullable=False, default=0, server_default="0")
+    fee_part = mapped_column(Money, nullable=False, default=0, server_default="0")
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="repayment",
+                                      server_default="repayment")  # repayment | recovery
+    prepay_mode: Mapped[str | None] = mapped_column(String(16))  # reduce | shorten
+    reversed_on: Mapped[date | None] = mapped_column(Date)  # set when a 冲正 was approved
+
     loan = relationship("Loan", lazy="joined")
     operator = relationship("User", lazy="joined")
+
+    @property
+    def penalty_only(self):
+        return self.penalty_part - self.compound_part - self.fee_part
+
+
+class LoanEntry(db.Model):
+    """The loan's ledger: one dated money event a row, append-only (models.ledger replays
+    them; services.ledger writes them). A correction is a reversal entry, never an edit."""
+
+    __tablename__ = "loan_entry"
+    __table_args__ = (
+        CheckConstraint("kind IN ('disbursement', 'rate_change', 'extension', 'repayment', 'reversal', "
+                        "'write_off', 'recovery', 'fee')", name="ck_loan_entry_kind"),
+        CheckConstraint("amount IS NULL OR amount > 0", name="ck_loan_entry_amount"),
+        Index("ix_loan_entry_loan", "loan_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    value_date: Mapped[date] = mapped_column(Date, nullable=False)  # value / effective date
+    amount = mapped_column(Money)
+    rate = mapped_column(Rate)
+    new_maturity: Mapped[date | None] = mapped_column(Date)
+    prepay_mode: Mapped[str | None] = mapped_column(String(16))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("loan_entry.id"), unique=True)
+    repayment_id: Mapped[int | None] = mapped_column(ForeignKey("repayment.id"), index=True)
+    rate_change_id: Mapped[int | None] = mapped_column(ForeignKey("rate_change.id"))
+    extension_id: Mapped[int | None] = mapped_column(ForeignKey("extension.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+
+    operator = relationship("User", lazy="joined")
+
+    @property
+    def kind_label(self) -> str:
+        from .ledger import ENTRY_KINDS
+
+        return ENTRY_KINDS.get(self.kind, self.kind)

@@ -1,7 +1,7 @@
 """Installments: the repayment schedule of a loan, one row a period."""
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
@@ -9,7 +9,8 @@ from .types import Money
 
 
 OPEN_INDEX_COLUMNS = ("due_date", "loan_id", "principal_due", "principal_paid", "interest_due",
-                      "interest_paid", "penalty_paid", "penalty_accrued", "penalty_accrued_to")
+                      "interest_paid", "penalty_paid", "compound_paid", "penalty_basis",
+                      "compound_basis", "penalty_accrued_to")
 
 
 class Installment(db.Model):
@@ -36,7 +37,13 @@ class Installment(db.Model):
     principal_paid = mapped_column(Money, nullable=False, default=0)
     interest_paid = mapped_column(Money, nullable=False, default=0)
     penalty_paid = mapped_column(Money, nullable=False, default=0)
-    # Penalty crystallised when a repayment last changed this period's overdue principal (see models.money).
+    compound_paid = mapped_column(Money, nullable=False, default=0, server_default="0")
+    # The penalty (罚息) and 复利 bases accumulated up to penalty_accrued_to, the last day a
+    # payment changed this period's unpaid amounts (models.ledger): sum of unpaid × rate(%) ×
+    # days, in units of 10^-6 (an integer); after that day the unpaid amounts are constant,
+    # so the daily job adds the rest in SQL. penalty_accrued is the penalty then (display).
+    penalty_basis = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    compound_basis = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
     penalty_accrued = mapped_column(Money, nullable=False, default=0, server_default="0")
     penalty_accrued_to: Mapped[date | None] = mapped_column(Date)
     paid_off_date: Mapped[date | None] = mapped_column(Date)

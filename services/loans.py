@@ -1,5 +1,6 @@
 """Loan commands: open a loan, post a repayment, change the rate, extend, and refresh one
-loan's overdue position. Each validates, then runs, raising BusinessError (Chinese message).
+loan's overdue position. Money moves through the ledger (services.ledger): each command
+appends a dated entry and the loan is replayed by models.ledger. Each validates, then runs, raising BusinessError (Chinese message).
 Functions flush but do not commit: the caller (view, seeder, test) owns the transaction.
 The arithmetic lives in models.money; this module moves it in and out of the database."""
 from __future__ import annotations
@@ -12,26 +13,28 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from admin_app.extensions import db
-from models import Extension, Installment, Loan, RateChange, Repayment
+from dataclasses import replace
+
+from models import Extension, Installment, Loan, LoanEntry, RateChange, Repayment
 from models.enums import LOAN_STATUSES, OPEN_LOAN_STATUSES, REPAYMENT_METHODS
-from models.money import (ZERO, PeriodState, ScheduleRow, add_months, allocate, build_schedule,
-                          money, months_since, period_penalty, recompute_after_rate_change,
-                          reschedule_for_extension)
+from models.ledger import Entry as LedgerEntry
+from models.money import ZERO, ScheduleRow, add_months, build_schedule, money, months_since
 from services import BusinessError, limits
+from services import ledger
 
 # 贷款通则 第十二条: short-term loans may be extended by at most the original term, medium-term
 # loans (1–5 years) by half of it, long-term loans by at most three years.
 SHORT_TERM_MONTHS, MEDIUM_TERM_MONTHS, LONG_TERM_EXTENSION_MONTHS = 12, 60, 36
 
 
-# Two staff changing one loan at once: the loan's version check lets the first through.
-CHANGED_MEANWHILE = "该贷款刚刚被他人修改,请核对最新的还款计划后重新办理。"
+CHANGED_MEANWHILE = ledger.CHANGED_MEANWHILE
 
 
 def _claim(loan: Loan) -> None:
     """Make this command's flush update the loan row even when no loan figure changes (a
     repayment of interest only), so the loan's version check serialises every money
     command on one loan: of two at once, the second is refused, never both applied."""
+    loan.outstanding_principal  # loaded (an expired loan cannot be flagged)
     flag_modified(loan, "outstanding_principal")
 
 
@@ -135,76 +138,48 @@ def open_loan(*, customer, product, principal, rate=None, term_months, start_dat
                                    principal_paid=ZERO, interest_paid=ZERO, penalty_paid=ZERO,
                                    penalty_accrued=ZERO) for row in schedule)
     _flush()
+    ledger.record_disbursement(loan, officer)
     db.session.expire(loan, ["installments"])
     return loan
 
 
 # ---------------------------------------------------------------- the position of a loan
+# Every figure comes from the ledger replay (services.ledger, models.ledger).
 
 def _installments(loan: Loan) -> list[Installment]:
     return list(db.session.scalars(select(Installment).where(Installment.loan_id == loan.id)
                                    .order_by(Installment.due_date, Installment.period)))
 
 
-def _accrued_penalty(loan: Loan, inst: Installment, as_of: date) -> Decimal:
-    """Penalty accrued on one installment up to `as_of`, before deducting what was paid."""
-    unpaid = Decimal(inst.principal_due) - Decimal(inst.principal_paid)
-    return period_penalty(unpaid, loan.rate, loan.product.penalty_markup, loan.product.grace_days,
-                          inst.due_date, as_of, Decimal(inst.penalty_accrued or 0), inst.penalty_accrued_to)
-
-
-def _state(loan: Loan, inst: Installment, as_of: date) -> PeriodState:
-    accrued = _accrued_penalty(loan, inst, as_of) if inst.paid_off_date is None else ZERO
-    return PeriodState(inst.period, inst.due_date, Decimal(inst.principal_due), Decimal(inst.interest_due),
-                       Decimal(inst.principal_paid), Decimal(inst.interest_paid),
-                       Decimal(inst.penalty_paid), max(accrued - Decimal(inst.penalty_paid), ZERO))
-
-
-def period_states(loan: Loan, as_of: date) -> list[PeriodState]:
-    """Every period of the loan as it stands on `as_of` (penalty owed as of that day)."""
-    return [_state(loan, inst, as_of) for inst in _installments(loan)]
-
-
-def _overdue(states: list[PeriodState], as_of: date) -> list[PeriodState]:
-    return [s for s in states if not s.is_paid and s.due_date < as_of]
-
-
 def amount_owed(loan: Loan, as_of: date) -> dict:
     """What the borrower owes on `as_of`: overdue principal and interest (periods past due),
-    penalty interest, the remaining principal and scheduled interest, and `total` — the
-    amount that settles the loan (every unpaid period plus the penalty)."""
-    states = period_states(loan, as_of)
-    overdue = _overdue(states, as_of)
-    figures = {
-        "overdue_principal": sum((s.principal_unpaid for s in overdue), ZERO),
-        "overdue_interest": sum((s.interest_unpaid for s in overdue), ZERO),
-        "penalty": sum((s.penalty_owed for s in states), ZERO),
-        "principal": sum((s.principal_unpaid for s in states), ZERO),
-        "interest": sum((s.interest_unpaid for s in states), ZERO),
+    penalty (罚息) and 复利, what is due by that day (`due_now`), the remaining principal and
+    interest, and `total` — the settlement quote (提前结清应还总额)."""
+    b = ledger.book(loan, as_of)
+    pos, quote = b.position(), b.quote()
+    due = [p for p in b.periods if p.due <= as_of and p.cleared_on is None]
+    return {
+        "overdue_principal": pos["overdue_principal"],
+        "overdue_interest": pos["overdue_interest"],
+        "penalty": pos["penalty"],
+        "compound": pos["compound"],
+        "principal": pos["outstanding_principal"],
+        "interest": sum((p.interest_unpaid for p in b.periods if p.cleared_on is None), ZERO),
+        "due_now": sum((p.principal_unpaid + p.interest_unpaid for p in due), ZERO) + pos["penalty"]
+                   + pos["compound"] + pos["fees"],
+        "total": quote["total"],
     }
-    figures["due_now"] = sum((s.owed for s in states if s.due_date <= as_of), ZERO)
-    figures["total"] = figures["principal"] + figures["interest"] + figures["penalty"]
-    return figures
 
 
 def refresh_position(loan: Loan, as_of: date) -> Loan:
-    """Recompute one loan's days overdue, overdue principal/interest, penalty interest and
-    status as of `as_of` (what the daily job does for every loan at once)."""
+    """Replay the loan and store its figures as of `as_of` (the daily job does the same for
+    every loan at once, in SQL)."""
     if loan.status not in OPEN_LOAN_STATUSES:
         return loan
-    states = period_states(loan, as_of)
-    overdue = _overdue(states, as_of)
-    loan.days_overdue = max(((as_of - s.due_date).days for s in overdue), default=0)
-    loan.overdue_principal = sum((s.principal_unpaid for s in overdue), ZERO)
-    loan.overdue_interest = sum((s.interest_unpaid for s in overdue), ZERO)
-    loan.penalty_interest = sum((s.penalty_owed for s in states), ZERO)
-    if overdue:
-        loan.status = "overdue"
-    elif _has_extension(loan):
-        loan.status = "extended"
-    else:
-        loan.status = "active"
-    _flush()
+    try:
+        ledger.sync(loan, as_of)
+    except StaleDataError as err:
+        raise BusinessError(CHANGED_MEANWHILE) from err
     return loan
 
 
@@ -214,64 +189,24 @@ def _has_extension(loan: Loan) -> bool:
 
 # ---------------------------------------------------------------- repayments
 
-def _check_repayment_date(loan: Loan, paid_on: date) -> None:
-    if paid_on < loan.start_date:
-        raise BusinessError("还款日期不能早于贷款起始日")
-    if paid_on > date.today():
-        raise BusinessError("还款日期不能晚于今天")
-    last = db.session.scalar(select(func.max(Repayment.paid_on)).where(Repayment.loan_id == loan.id))
-    if last is not None and paid_on < last:
-        raise BusinessError(f"还款日期不能早于上一笔还款日期 {last:%Y-%m-%d}")
-
-
-def post_repayment(loan: Loan, amount, paid_on: date, operator=None) -> Repayment:
-    """Post a repayment: penalty → interest → principal, oldest period first; paying the
-    last cent settles the loan (已结清)."""
-    _require_open(loan)
-    amount = _amount(amount, "还款金额")
-    _check_repayment_date(loan, paid_on)
-    installments = {inst.period: inst for inst in _installments(loan)}
-    states = [_state(loan, inst, paid_on) for inst in installments.values()]
-    owed = sum((s.owed for s in states), ZERO)
-    if amount > owed:
-        raise BusinessError(f"还款金额 {amount:,.2f} 元超过截至 {paid_on:%Y-%m-%d} 的应还总额 {owed:,.2f} 元")
-    allocation = allocate(amount, states, paid_on)
-    for part in allocation.parts:
-        _apply_part(loan, installments[part.period], part, paid_on)
-    repayment = Repayment(loan_id=loan.id, paid_on=paid_on, amount=amount, penalty_part=allocation.penalty,
-                          interest_part=allocation.interest, principal_part=allocation.principal,
-                          operator_id=_operator_id(operator))
-    db.session.add(repayment)
-    loan.outstanding_principal = Decimal(loan.outstanding_principal) - allocation.principal
-    if all(inst.paid_off_date is not None for inst in installments.values()):
-        _settle(loan, paid_on)
+def post_repayment(loan: Loan, amount, paid_on: date, operator=None, *, prepay_mode: str | None = None,
+                   today: date | None = None) -> Repayment:
+    """Post a repayment (services.ledger.post_repayment): for each period due by the value
+    date, oldest first, penalty → 复利 → interest → principal; the rest prepays principal;
+    paying the payoff settles the loan (已结清); a back-dated value date replays the loan."""
     _claim(loan)
+    repayment = ledger.post_repayment(loan, amount, paid_on, operator, prepay_mode=prepay_mode, today=today)
     _flush()
-    if loan.status != "settled":
-        refresh_position(loan, paid_on)
     return repayment
 
 
-def _apply_part(loan: Loan, inst: Installment, part, paid_on: date) -> None:
-    # Crystallise the penalty accrued so far before the overdue principal it runs on changes.
-    accrued = _accrued_penalty(loan, inst, paid_on)
-    if accrued > Decimal(inst.penalty_accrued or 0):
-        inst.penalty_accrued, inst.penalty_accrued_to = accrued, paid_on
-    inst.penalty_paid = Decimal(inst.penalty_paid) + part.penalty
-    inst.interest_paid = Decimal(inst.interest_paid) + part.interest
-    inst.principal_paid = Decimal(inst.principal_paid) + part.principal
-    if part.paid_off_date is not None:
-        inst.paid_off_date = part.paid_off_date
-
-
-def _settle(loan: Loan, on: date) -> None:
-    loan.status, loan.settled_date = "settled", on
-    loan.outstanding_principal = ZERO
-    loan.days_overdue = 0
-    loan.overdue_principal = loan.overdue_interest = loan.penalty_interest = ZERO
-
-
 # ---------------------------------------------------------------- rate changes
+
+def current_period_start(loan: Loan, today: date | None = None) -> date:
+    """The start of the oldest period not paid off: a rate change may not take effect earlier."""
+    b = ledger.book(loan, today or ledger.business_today())
+    return min((p.start for p in b.periods if p.cleared_on is None), default=loan.start_date)
+
 
 def _check_rate_change(loan: Loan, new_rate, effective_date: date) -> Decimal:
     _require_open(loan)
@@ -284,58 +219,46 @@ def _check_rate_change(loan: Loan, new_rate, effective_date: date) -> Decimal:
     last = db.session.scalar(select(func.max(RateChange.effective_date)).where(RateChange.loan_id == loan.id))
     if last is not None and effective_date < last:
         raise BusinessError(f"生效日期不能早于上一次利率调整的生效日期 {last:%Y-%m-%d}")
+    floor = current_period_start(loan)
+    if effective_date < floor:
+        raise BusinessError(f"生效日期不能早于当前未还期次的起始日 {floor:%Y-%m-%d}(已还清的期次不再调整)")
     return new_rate
 
 
-def _rate_change_rows(loan: Loan, new_rate: Decimal, effective_date: date) -> list[ScheduleRow]:
-    states = [PeriodState(i.period, i.due_date, Decimal(i.principal_due), Decimal(i.interest_due),
-                          Decimal(i.principal_paid), Decimal(i.interest_paid), Decimal(i.penalty_paid))
-              for i in _installments(loan)]
-    rows = recompute_after_rate_change(states, new_rate, effective_date, loan.repayment_method,
-                                       start_date=loan.start_date, old_rate=Decimal(loan.rate))
-    if not any(row.recomputed for row in rows):
-        raise BusinessError("生效日期之后没有未还款的期次,无需调整利率")
+def _hypothetical(loan: Loan, **entry) -> list[ScheduleRow]:
+    """The whole schedule with one more entry (not written), recomputed rows marked."""
+    today = ledger.business_today()
+    before = ledger.schedule_rows(ledger.book(loan, today))
+    seq = (db.session.scalar(select(func.max(LoanEntry.id))) or 0) + 1
+    after = ledger.schedule_rows(ledger.book(loan, today, [LedgerEntry(seq, **entry)]))
+    old = {(r.period, r.due_date, r.principal, r.interest) for r in before}
+    return [replace(r, recomputed=(r.period, r.due_date, r.principal, r.interest) not in old) for r in after]
+
+
+def preview_rate_change(loan: Loan, new_rate, effective_date: date) -> list[ScheduleRow]:
+    """The whole schedule as it would be after the rate change (changed rows marked);
+    writes nothing."""
+    new_rate = _check_rate_change(loan, new_rate, effective_date)
+    rows = _hypothetical(loan, kind="rate_change", value_date=effective_date, rate=new_rate)
     limits.check_schedule(loan.principal, loan.start_date, rows, "调整后")
     return rows
 
 
-def preview_rate_change(loan: Loan, new_rate, effective_date: date) -> list[ScheduleRow]:
-    """The whole schedule as it would be after the rate change (recomputed rows marked);
-    writes nothing."""
-    new_rate = _check_rate_change(loan, new_rate, effective_date)
-    return _rate_change_rows(loan, new_rate, effective_date)
-
-
 def change_rate(loan: Loan, new_rate, effective_date: date, reason: str, operator) -> RateChange:
-    """Post a rate change (利率调整): recompute the unpaid periods due after the effective date."""
+    """Post a rate change (利率调整) as a ledger entry; the loan replays (models.ledger)."""
     new_rate = _check_rate_change(loan, new_rate, effective_date)
     reason = _reason(reason)
-    rows = _rate_change_rows(loan, new_rate, effective_date)
-    _write_rows(loan, rows)
+    limits.check_schedule(loan.principal, loan.start_date,
+                          _hypothetical(loan, kind="rate_change", value_date=effective_date, rate=new_rate), "调整后")
     change = RateChange(loan_id=loan.id, old_rate=Decimal(loan.rate), new_rate=new_rate,
                         effective_date=effective_date, reason=reason, operator_id=_operator_id(operator))
     db.session.add(change)
-    loan.rate = new_rate
+    loan.rate = new_rate  # the latest rate (the daily job's rate steps count back from it)
+    _flush()
+    ledger.record_rate_change(loan, change, operator)
+    ledger.sync(loan)
     _flush()
     return change
-
-
-def _write_rows(loan: Loan, rows: list[ScheduleRow]) -> None:
-    """Write recomputed rows onto the installments (updating in place, adding new periods)."""
-    existing = {inst.period: inst for inst in _installments(loan)}
-    for row in rows:
-        if not row.recomputed:
-            continue
-        inst = existing.get(row.period)
-        if inst is None:
-            db.session.add(Installment(loan_id=loan.id, period=row.period, due_date=row.due_date,
-                                       principal_due=row.principal, interest_due=row.interest,
-                                       principal_paid=ZERO, interest_paid=ZERO, penalty_paid=ZERO,
-                                       penalty_accrued=ZERO))
-        else:
-            inst.due_date, inst.principal_due, inst.interest_due = row.due_date, row.principal, row.interest
-    _flush()
-    db.session.expire(loan, ["installments"])
 
 
 # ---------------------------------------------------------------- extensions
@@ -366,37 +289,30 @@ def _check_extension(loan: Loan, new_maturity: date, as_of: date) -> None:
         raise BusinessError(f"展期期限超过规定,新到期日最晚为 {limit:%Y-%m-%d}")
 
 
-def _extension_rows(loan: Loan, new_maturity: date, as_of: date) -> list[ScheduleRow]:
-    states = [_state(loan, inst, as_of) for inst in _installments(loan)]
-    try:
-        rows = reschedule_for_extension(states, new_maturity, Decimal(loan.rate), loan.repayment_method,
-                                        start_date=loan.start_date, as_of=as_of)
-    except ValueError:
-        raise BusinessError("没有可展期的未还本金(未到期且未还款的期次)") from None
+def preview_extension(loan: Loan, new_maturity: date, as_of: date | None = None) -> list[ScheduleRow]:
+    """The whole schedule as it would be after extending to `new_maturity`; writes nothing."""
+    as_of = as_of or ledger.business_today()
+    _check_extension(loan, new_maturity, as_of)
+    rows = _hypothetical(loan, kind="extension", value_date=as_of, new_maturity=new_maturity)
     limits.check_schedule(loan.principal, loan.start_date, rows, "展期后")
     return rows
 
 
-def preview_extension(loan: Loan, new_maturity: date, as_of: date | None = None) -> list[ScheduleRow]:
-    """The whole schedule as it would be after extending to `new_maturity`; writes nothing."""
-    as_of = as_of or date.today()
-    _check_extension(loan, new_maturity, as_of)
-    return _extension_rows(loan, new_maturity, as_of)
-
-
 def extend_loan(loan: Loan, new_maturity: date, reason: str, operator, as_of: date | None = None) -> Extension:
-    """Post an extension (展期): unpaid future principal rescheduled to the new maturity."""
-    as_of = as_of or date.today()
+    """Post an extension (展期) as a ledger entry dated `as_of`: the unpaid principal of the
+    running period on is rescheduled to the new maturity (models.ledger)."""
+    as_of = as_of or ledger.business_today()
     _check_extension(loan, new_maturity, as_of)
     reason = _reason(reason)
-    rows = _extension_rows(loan, new_maturity, as_of)
-    _write_rows(loan, rows)
+    limits.check_schedule(loan.principal, loan.start_date,
+                          _hypothetical(loan, kind="extension", value_date=as_of, new_maturity=new_maturity), "展期后")
     extension = Extension(loan_id=loan.id, old_maturity_date=loan.maturity_date, new_maturity_date=new_maturity,
                           reason=reason, operator_id=_operator_id(operator))
     db.session.add(extension)
-    loan.maturity_date = new_maturity
-    loan.term_months = int(months_since(loan.start_date, new_maturity).to_integral_value(rounding="ROUND_CEILING"))
-    loan.status = "extended"
+    _claim(loan)
     _flush()
-    refresh_position(loan, as_of)
+    ledger.record_extension(loan, extension, as_of, operator)
+    loan.term_months = int(months_since(loan.start_date, new_maturity).to_integral_value(rounding="ROUND_CEILING"))
+    ledger.sync(loan, max(as_of, ledger.business_today()))
+    _flush()
     return extension

@@ -139,6 +139,8 @@ def check_final(item: WriteOff) -> None:
 
 
 def on_approved(item: WriteOff, actor, on: date | None = None) -> None:
-    loan = item.loan
-    loan.status = "written_off"
-    loan.written_off_date = on or date.today()
+    """Final approval books the write-off in the loan's ledger (services.ledger.write_off):
+    accrual stops, class 损失, status 已核销; the claim stays collectible (账销案存)."""
+    from services import ledger
+
+    ledger.write_off(item.loan, on or ledger.business_today(), actor, note=item.reason)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
-import services.loans as loans_svc
+import services.ledger as ledger_svc
 from models import Loan, RateChange, Repayment
 from tests import book_factory as bf
 from services.loans import CHANGED_MEANWHILE
@@ -23,13 +23,13 @@ def loan(db):
 
 def _meanwhile(monkeypatch, db, loan_id):
     """Another user's change commits between our read of the loan and our write."""
-    write_rows = loans_svc._write_rows
+    store = ledger_svc._store_installments
 
-    def racing(loan, rows):
-        write_rows(loan, rows)
+    def racing(loan, book):
+        store(loan, book)
         db.session.execute(text("UPDATE loan SET version = version + 1 WHERE id = :id"), {"id": loan_id})
 
-    monkeypatch.setattr(loans_svc, "_write_rows", racing)
+    monkeypatch.setattr(ledger_svc, "_store_installments", racing)
 
 
 @pytest.mark.parametrize("change", ["rate", "extension"])
@@ -56,14 +56,8 @@ def test_a_change_that_lost_the_race_is_refused_with_a_message(client_for, db, l
 
 def test_a_repayment_that_lost_the_race_is_refused_with_a_message(client_for, db, loan, monkeypatch):
     """Same for 还款记录: posting a repayment while another user changed the loan."""
-    apply_part = loans_svc._apply_part
     loan_id, version = loan.id, loan.version
-
-    def racing(*args, **kwargs):
-        apply_part(*args, **kwargs)
-        db.session.execute(text("UPDATE loan SET version = version + 1 WHERE id = :id"), {"id": loan_id})
-
-    monkeypatch.setattr(loans_svc, "_apply_part", racing)
+    _meanwhile(monkeypatch, db, loan_id)
     r = client_for("officer").post("/repayments/new/", data={
         "loan": str(loan_id), "paid_on": date.today().isoformat(), "amount": "100.00"}, follow_redirects=True)
     assert r.status_code == 200

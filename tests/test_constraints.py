@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from admin_app.extensions import db as _db
 from models import (ClassificationChange, Collateral, Collection, CreditLine, Customer, Guarantor, Installment,
-                    Loan, LoanProduct, PortfolioSnapshot, RateChange, Receipt, Repayment, User, Warning,
+                    Loan, LoanEntry, LoanProduct, PortfolioSnapshot, RateChange, Receipt, Repayment, User, Warning,
                     WriteOff)
 from tests import book_factory as book
 
@@ -121,6 +121,17 @@ def _collateral(ctx, n):
 def _rate_change(ctx, n):
     return dict(loan_id=ctx.loan_id(), old_rate=D("12"), new_rate=D("10"), effective_date=TODAY,
                 reason="约束测试")
+
+
+def _loan_entry(ctx, n):
+    return dict(loan_id=ctx.loan_id(), kind="fee", value_date=TODAY, amount=D("10.00"))
+
+
+def _reversal(ctx, n):
+    targets = ctx.__dict__.setdefault("_reversed", {})
+    if n not in targets:  # one reversed entry per row number, made once
+        targets[n] = _db.session.execute(insert(LoanEntry).values(**_loan_entry(ctx, n))).inserted_primary_key[0]
+    return dict(loan_id=ctx.loan_id(), kind="reversal", value_date=TODAY, reverses_id=targets[n])
 
 
 def _repayment(ctx, n):
@@ -250,6 +261,14 @@ CASES = [
                      "principal_part": D("0")},
                     {"amount": D("1234567.89"), "penalty_part": D("0.01"), "interest_part": D("34567.88"),
                      "principal_part": D("1200000.00")}]),
+    # The ledger: known kinds, positive amounts, a repayment reversed once.
+    check("ck_loan_entry_kind", LoanEntry, _loan_entry,
+          refused=[{"kind": "gift"}, {"kind": ""}],
+          accepted=[{"kind": k} for k in ("repayment", "recovery", "write_off")]),
+    check("ck_loan_entry_amount", LoanEntry, _loan_entry,
+          refused=[{"amount": D("0")}, {"amount": D("-0.01")}],
+          accepted=[{"amount": None}, {"amount": D("0.01")}]),
+    unique("loan_entry.reverses_id", LoanEntry, _reversal, ["reverses_id"]),
     # The schedule.
     check("ck_installment_due_nonneg", Installment, _installment,
           refused=[{"principal_due": D("-0.01")}, {"interest_due": D("-0.01")}],
@@ -337,6 +356,11 @@ CASES = [
     check("ck_collection_bounds", Collection, _collection,
           refused=[{"promised_amount": OVER}] + cents("promised_amount"),
           accepted=[{"promised_amount": D("1000000000000.00")}]),
+    check("ck_product_money_rules", LoanProduct, _product,
+          refused=[{"grace_mode": "never"}, {"settle_interest": "month"}, {"prepay_fee_pct": D("-0.01")},
+                   {"prepay_fee_pct": D("100")}],
+          accepted=[{"grace_mode": "deduct", "settle_interest": "period", "prepay_fee_pct": D("99.99")},
+                    {"prepay_fee_pct": D("0")}]),
     unique("customer.id_number", Customer, _customer, ["id_number"]),
     unique("loan_product.code", LoanProduct, _product, ["code"]),
     unique("loan_product.name", LoanProduct, _product, ["name"]),

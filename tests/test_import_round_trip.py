@@ -17,7 +17,7 @@ from services.loans import amount_owed, open_loan, post_repayment, refresh_posit
 from tests.book_factory import customer, months_ago, product
 
 ORDER = ("customers", "credit_lines", "loans", "guarantors", "collaterals", "repayments")
-DATA_TABLES = ("import_balance_check", "audit_log", "warning", "repayment", "installment", "guarantor",
+DATA_TABLES = ("import_balance_check", "audit_log", "warning", "loan_entry", "repayment", "installment", "guarantor",
                "collateral", "bank_card", "credit_line", "loan", "customer", "import_record")
 
 

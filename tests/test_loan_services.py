@@ -99,7 +99,7 @@ def test_open_loan_refuses_an_inactive_product(make_product, customer):
 
 def test_repayment_on_time_pays_the_first_period(db, new_loan):
     loan = new_loan()
-    repayment = post_repayment(loan, D("10661.85"), date(2024, 2, 15))
+    repayment = post_repayment(loan, D("10661.85"), date(2024, 2, 15), today=date(2024, 2, 15))
     assert (repayment.penalty_part, repayment.interest_part, repayment.principal_part) == \
         (D("0.00"), D("1200.00"), D("9461.85"))
     first = installments(db, loan)[0]
@@ -107,11 +107,14 @@ def test_repayment_on_time_pays_the_first_period(db, new_loan):
     assert loan.outstanding_principal == D("110538.15") and loan.status == "active"
 
 
+DEDUCT = dict(grace_mode="deduct", compound_interest=False)  # grace days never charged, no 复利
+
+
 def test_late_repayment_pays_penalty_first(db, new_loan):
-    loan = new_loan(method="equal_principal")  # period 1: 10000 principal + 1200 interest
-    # 13 days late, 3 grace: 10 days × 10000 × 12% × 1.5 / 360 = 50.00
+    loan = new_loan(method="equal_principal", **DEDUCT)  # period 1: 10000 principal + 1200 interest
+    # 13 days late, 3 grace deducted: 10 days × 10000 × 12% × 1.5 / 360 = 50.00
     assert amount_owed(loan, date(2024, 2, 28))["penalty"] == D("50.00")
-    repayment = post_repayment(loan, D("1000"), date(2024, 2, 28))
+    repayment = post_repayment(loan, D("1000"), date(2024, 2, 28), today=date(2024, 2, 28))
     assert (repayment.penalty_part, repayment.interest_part, repayment.principal_part) == \
         (D("50.00"), D("950.00"), D("0.00"))
     assert loan.status == "overdue" and loan.days_overdue == 13
@@ -120,8 +123,8 @@ def test_late_repayment_pays_penalty_first(db, new_loan):
 
 
 def test_partial_principal_keeps_the_penalty_already_accrued(db, new_loan):
-    loan = new_loan(method="equal_principal")
-    post_repayment(loan, D("6250"), date(2024, 2, 28))  # 50 penalty, 1200 interest, 5000 principal
+    loan = new_loan(method="equal_principal", **DEDUCT)
+    post_repayment(loan, D("6250"), date(2024, 2, 28), today=date(2024, 2, 28))  # 50 penalty, 1200 interest, 5000 principal
     # 4 more days on the 5000 left: 4 × 2.50 = 10.00 (not recomputed from the due date on 5000)
     owed = amount_owed(loan, date(2024, 3, 3))
     assert owed["penalty"] == D("10.00")
@@ -130,20 +133,21 @@ def test_partial_principal_keeps_the_penalty_already_accrued(db, new_loan):
 
 def test_paying_the_last_cent_settles_the_loan(db, new_loan):
     loan = new_loan(method="bullet", principal="10000", term=3)  # 10000 + 300 at 15 April
-    post_repayment(loan, D("10299.99"), date(2024, 4, 15))
+    post_repayment(loan, D("10299.99"), date(2024, 4, 15), today=date(2024, 4, 15))
     assert loan.status == "active" and loan.outstanding_principal == D("0.01")
-    post_repayment(loan, D("0.01"), date(2024, 4, 15))
+    post_repayment(loan, D("0.01"), date(2024, 4, 15), today=date(2024, 4, 15))
     assert loan.status == "settled" and loan.settled_date == date(2024, 4, 15)
     assert loan.outstanding_principal == 0 and installments(db, loan)[0].paid_off_date == date(2024, 4, 15)
     with pytest.raises(BusinessError, match="已结清"):
-        post_repayment(loan, D("1"), date(2024, 4, 16))
+        post_repayment(loan, D("1"), date(2024, 4, 16), today=date(2024, 4, 16))
 
 
-def test_early_full_repayment_settles_with_scheduled_interest(db, new_loan):
+def test_early_full_repayment_settles_with_interest_to_the_settlement_date(db, new_loan):
     loan = new_loan(method="equal_principal", principal="3000", term=3)
     total = amount_owed(loan, date(2024, 1, 20))["total"]
-    assert total == D("3000.00") + D("30.00") + D("20.00") + D("10.00")
-    post_repayment(loan, total, date(2024, 1, 20))
+    # 5 days of the first period: 3000 × 12% × 5 / 360 = 5.00; no later period's interest
+    assert total == D("3000.00") + D("5.00")
+    post_repayment(loan, total, date(2024, 1, 20), today=date(2024, 1, 20))
     assert loan.status == "settled"
     assert db.session.query(Repayment).filter_by(loan_id=loan.id).count() == 1
 
@@ -154,13 +158,17 @@ def test_repayment_refuses_bad_amounts(new_loan, amount, message):
         post_repayment(new_loan(), amount, date(2024, 2, 15))
 
 
-def test_repayment_refuses_dates_before_start_or_earlier_repayments(new_loan):
+def test_repayment_refuses_dates_before_start_or_after_today_and_replays_a_back_dated_one(new_loan):
     loan = new_loan()
     with pytest.raises(BusinessError, match="起始日"):
         post_repayment(loan, D("100"), date(2024, 1, 1))
-    post_repayment(loan, D("100"), date(2024, 2, 10))
-    with pytest.raises(BusinessError, match="上一笔还款"):
-        post_repayment(loan, D("100"), date(2024, 2, 9))
+    with pytest.raises(BusinessError, match="晚于今天"):
+        post_repayment(loan, D("100"), date(2024, 3, 1), today=date(2024, 2, 29))
+    later = post_repayment(loan, D("100"), date(2024, 2, 16), today=date(2024, 2, 29))
+    # back-dated before the last repayment: accepted, the loan replays from its date
+    earlier = post_repayment(loan, D("10661.85"), date(2024, 2, 15), today=date(2024, 2, 29))
+    assert (earlier.interest_part, earlier.principal_part) == (D("1200.00"), D("9461.85"))
+    assert later.principal_part == D("100.00")  # now a prepayment: period 1 was paid the day before
 
 
 def test_refresh_position_marks_overdue_then_active_again(db, new_loan):
@@ -168,7 +176,10 @@ def test_refresh_position_marks_overdue_then_active_again(db, new_loan):
     refresh_position(loan, date(2024, 2, 16))
     assert (loan.status, loan.days_overdue, loan.overdue_interest) == ("overdue", 1, D("120.00"))
     assert loan.penalty_interest == D("0.00")  # interest only: no overdue principal
-    post_repayment(loan, D("120"), date(2024, 2, 20))
+    # 5 days overdue (beyond the 3 grace days): 复利 on the 120 interest from the due date,
+    # 120 × 12% × 1.5 × 5 / 360 = 0.30, paid before the interest
+    assert amount_owed(loan, date(2024, 2, 20))["compound"] == D("0.30")
+    post_repayment(loan, D("120.30"), date(2024, 2, 20), today=date(2024, 2, 20))
     assert (loan.status, loan.days_overdue, loan.overdue_interest) == ("active", 0, D("0.00"))
 
 
@@ -180,7 +191,10 @@ def test_rate_change_preview_writes_nothing_and_change_applies_it(db, new_loan, 
     before = snapshot(installments(db, loan))
     preview = preview_rate_change(loan, D("6"), date(2024, 2, 20))
     assert snapshot(installments(db, loan)) == before and loan.rate == D("12")
-    assert not preview[0].recomputed and preview[1].total == D("10352.90")
+    # period 2 (2024-02-15..03-15) split by days: 110,538.15 × (5 × 12% + 24 × 6%) / 360 = 626.38;
+    # its principal re-amortised at 6% over the 11 periods left: 10,352.90 − 552.69 = 9,800.21
+    assert not preview[0].recomputed and (preview[1].principal, preview[1].interest) == (D("9800.21"), D("626.38"))
+    assert preview[2].total == D("10352.90")
     change = change_rate(loan, D("6"), date(2024, 2, 20), "市场利率下调", users["officer"])
     rows = installments(db, loan)
     assert snapshot(rows)[0] == before[0]
@@ -212,7 +226,7 @@ def test_rate_change_on_a_settled_loan_is_refused(new_loan, users):
 
 def test_extension_reschedules_and_marks_the_loan_extended(db, new_loan, users):
     loan = new_loan(method="equal_principal")
-    post_repayment(loan, D("11200"), date(2024, 2, 15))
+    post_repayment(loan, D("11200"), date(2024, 2, 15), today=date(2024, 2, 15))
     paid_before = snapshot(installments(db, loan))[0]
     preview = preview_extension(loan, date(2025, 7, 15), as_of=date(2024, 3, 1))
     assert len(installments(db, loan)) == 12
@@ -223,7 +237,8 @@ def test_extension_reschedules_and_marks_the_loan_extended(db, new_loan, users):
         [(r.due_date, r.principal, r.interest) for r in preview]
     assert len(rows) == 18 and rows[-1].due_date == date(2025, 7, 15)
     assert sum(i.principal_due for i in rows) == D("120000.00")
-    assert (loan.status, loan.maturity_date, loan.term_months) == ("extended", date(2025, 7, 15), 18)
+    # stored as of today (2024's loan is long overdue by now); as of 2024-03-10 it is 已展期
+    assert (loan.maturity_date, loan.term_months) == (date(2025, 7, 15), 18)
     assert extension.old_maturity_date == date(2025, 1, 15)
     assert db.session.query(Extension).filter_by(loan_id=loan.id).count() == 1
     refresh_position(loan, date(2024, 3, 10))

@@ -72,7 +72,9 @@ def test_schedules_repayments_and_balances_are_consistent(db, seeded):
         assert loan.outstanding_principal == loan.principal - repaid
         assert repaid == sum(r.principal_part for r in reps[loan_id])
         assert sum(i.interest_paid for i in rows) == sum(r.interest_part for r in reps[loan_id])
-        assert sum(i.penalty_paid for i in rows) == sum(r.penalty_part for r in reps[loan_id])
+        # penalty_part holds 罚息 + 复利 (+ 违约金); compound_part says how much is 复利
+        assert sum(i.penalty_paid + i.compound_paid for i in rows) == sum(r.penalty_part for r in reps[loan_id])
+        assert sum(i.compound_paid for i in rows) == sum(r.compound_part for r in reps[loan_id])
         for i in rows:
             if i.paid_off_date is not None:
                 assert (i.principal_paid, i.interest_paid) == (i.principal_due, i.interest_due)
@@ -200,6 +202,39 @@ def test_daily_job_agrees_with_the_seeded_positions(db, seeded):
              for l in db.session.execute(select(Loan)).scalars()}
     assert after == before
     assert result.loans_updated == 0
+
+
+def test_every_seeded_loan_is_what_its_ledger_replays_to(db, seeded):
+    """Seeding goes through the ledger rule: each seeded loan's entries (written by the same
+    backfill as the migration) replay (models.ledger) to exactly the stored schedule, paid
+    parts, repayment allocations and loan figures as of the seeding date."""
+    from models import LoanEntry
+    from services import ledger
+
+    checked = 0
+    for loan in db.session.execute(select(Loan).order_by(Loan.id)).scalars():
+        b = ledger.book(loan, AS_OF)
+        rows = db.session.execute(select(Installment).where(Installment.loan_id == loan.id)
+                                  .order_by(Installment.period)).scalars().all()
+        stored = [(i.due_date, i.principal_due, i.interest_due, i.principal_paid, i.interest_paid, i.penalty_paid,
+                   i.compound_paid, i.paid_off_date) for i in rows]
+        replayed = [(p.due, p.principal + p.prepaid, p.interest, p.paid_principal + p.prepaid, p.paid_interest,
+                     p.paid_penalty, p.paid_compound, p.cleared_on) for p in b.periods]
+        assert stored == replayed, loan.loan_no
+        entries = {e.repayment_id: e.id for e in db.session.execute(
+            select(LoanEntry).where(LoanEntry.loan_id == loan.id, LoanEntry.repayment_id.is_not(None))).scalars()}
+        for r in db.session.execute(select(Repayment).where(Repayment.loan_id == loan.id)).scalars():
+            parts = b.parts[entries[r.id]]
+            assert (r.penalty_part, r.compound_part, r.interest_part, r.principal_part) == \
+                (parts.penalty + parts.compound + parts.fee, parts.compound, parts.interest, parts.principal), loan.loan_no
+        pos = b.position()
+        status = {"open": "extended" if loan.status == "extended" else "active"}.get(pos["status"], pos["status"])
+        assert (loan.status, loan.outstanding_principal, loan.overdue_principal, loan.overdue_interest,
+                loan.days_overdue, loan.penalty_interest, loan.compound_interest) == \
+            (status, pos["outstanding_principal"], pos["overdue_principal"], pos["overdue_interest"],
+             pos["days_overdue"], pos["penalty"], pos["compound"]), loan.loan_no
+        checked += 1
+    assert checked > 100
 
 
 def _fingerprint(db):

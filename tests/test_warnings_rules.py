@@ -103,10 +103,11 @@ def test_repayment_overdue_lists_unpaid_past_due_installments_with_penalty(db, b
     got = by_due(db, "repayment_overdue")
     assert set(got) == {book.day(-40), book.day(-4), book.day(-3)}
     old = got[book.day(-40)]
-    # 600 × 12 × 150 × (40 − 3) / 3,600,000 = 11.10
+    # beyond the grace days penalty counts from the due date: 600 × 12 × 150 × 40 / 3,600,000 = 12.00
     assert (old.days, old.overdue_principal, old.overdue_interest, old.penalty_interest, old.amount, old.level) == \
-        (40, Decimal("600.00"), Decimal("0.00"), Decimal("11.10"), Decimal("611.10"), 3)
-    assert got[book.day(-4)].penalty_interest == Decimal("0.50")  # 1000 × 12 × 150 × 1 / 3.6M
+        (40, Decimal("600.00"), Decimal("0.00"), Decimal("12.00"), Decimal("612.00"), 3)
+    # 罚息 1000 × 12 × 150 × 4 / 3.6M = 2.00 plus 复利 100 × 12 × 150 × 4 / 3.6M = 0.20
+    assert got[book.day(-4)].penalty_interest == Decimal("2.20")
     assert got[book.day(-3)].penalty_interest == Decimal("0.00")
     assert got[book.day(-3)].amount == Decimal("1100.00")
     assert all(w.loan_id == loan.id for w in got.values())
@@ -119,7 +120,8 @@ def test_penalty_already_paid_is_deducted_and_half_cent_rounds_up(db, book):
         {"due": book.day(-3), "principal": 333.33, "interest": 10, "penalty_paid": 0.2}])
     run(db)
     (w,) = rows(db, "repayment_overdue")
-    assert w.penalty_interest == Decimal("0.30")
+    # 0.50 − 0.20 paid = 0.30 罚息, plus 复利 10 × 12 × 150 × 3 / 3.6M = 0.015 -> 0.02 (half up)
+    assert w.penalty_interest == Decimal("0.32")
 
 
 # ---- 还款到期 --------------------------------------------------------------------------

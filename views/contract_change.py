@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from admin_app.bounds import NEAR_FUTURE, TERM_END, DateBound, RateBound
 from admin_app.extensions import db
+from models.ledger import RULES
 from admin_app.screens import RowLink
 from models import Installment, Loan, RateChange
 from models.enums import OPEN_LOAN_STATUSES
@@ -111,12 +112,12 @@ class ContractChangeView(LoanListView):
                 lines = compare_schedules(schedule, rows)
                 return self.render(f"contract/{template}_preview.html", loan=loan, form=form,
                                    lines=lines, totals=schedule_totals(lines), title=title,
-                                   annual=annual_rates(loan, schedule, rows))
+                                   annual=annual_rates(loan, schedule, rows), rules=RULES)
             except BusinessError as err:
                 db.session.rollback()
                 flash(str(err), "error")
         return self.render(f"contract/{template}_form.html", loan=loan, form=form, title=title,
-                           return_url=url_for(".index_view"))
+                           return_url=url_for(".index_view"), rules=RULES)
 
     @expose("/rate/<int:loan_id>/", methods=("GET", "POST"))
     def rate_change(self, loan_id: int):

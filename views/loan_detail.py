@@ -96,7 +96,7 @@ def workflow_label(workflow: str) -> str:
 
 
 OWED_LABELS = (("due_now", "截至今日应还"), ("overdue_principal", "逾期本金"), ("overdue_interest", "逾期利息"),
-               ("penalty", "罚息"), ("total", "提前结清应还总额"))
+               ("penalty", "罚息"), ("compound", "复利"), ("total", "提前结清应还总额"))
 
 
 def owed_today(loan: Loan) -> list[tuple[str, object]] | None:
@@ -122,7 +122,36 @@ def annual_rate(loan: Loan, installments) -> tuple:
     return rate, f"{ceiling.normalize():f}%(依据:{basis})"
 
 
-def loan_history(loan_id: int) -> dict | None:
+QUOTE_LABELS = (("principal", "本金"), ("interest", "利息"), ("penalty", "罚息"), ("compound", "复利"),
+                ("fee", "违约金及费用"), ("total", "结清合计"))
+
+
+def settlement_quote(loan: Loan, raw_date: str | None) -> dict:
+    """提前结清试算 for the date asked (default today): the figures of services.ledger, the same
+    as `flask loan-quote`; an error message instead when the date or the loan does not allow one."""
+    from services import BusinessError
+    from services.ledger import business_today, rules, settlement_quote as quote
+
+    out = {"date": business_today(), "rows": None, "error": None, "rules": rules()}
+    if raw_date:
+        try:
+            out["date"] = date.fromisoformat(raw_date.strip())
+        except ValueError:
+            out["error"] = "试算日期格式不正确(YYYY-MM-DD)"
+            return out
+    if loan.status == "settled":
+        out["error"] = "贷款已结清,无需试算"
+        return out
+    try:
+        figures = quote(loan, out["date"])
+    except BusinessError as err:
+        out["error"] = str(err)
+        return out
+    out["rows"] = [(label, figures[key]) for key, label in QUOTE_LABELS]
+    return out
+
+
+def loan_history(loan_id: int, quote_date: str | None = None) -> dict | None:
     loan = db.session.get(Loan, loan_id)
     if loan is None:
         return None
@@ -130,6 +159,7 @@ def loan_history(loan_id: int) -> dict | None:
     history["loan"] = loan
     history["owed"] = owed_today(loan)
     history["annual_rate"], history["ceiling_text"] = annual_rate(loan, history["installments"])
+    history["quote"] = settlement_quote(loan, quote_date)
     return history
 
 
@@ -148,7 +178,7 @@ class LoanDetailView(PageView):
                     return redirect(url_for(".index", loan_id=found))
                 flash(f"没有找到贷款编号为「{loan_no}」的贷款。", "error")
             return self.render("loan_detail/lookup.html", loan_no=loan_no)
-        history = loan_history(loan_id)
+        history = loan_history(loan_id, request.args.get("quote_date"))
         if history is None:
             abort(404)
         return self.render("loan_detail/index.html", labels=LABELS, stage_label=stage_label,

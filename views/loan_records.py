@@ -5,13 +5,15 @@ from decimal import Decimal
 
 from flask import flash
 from flask_login import current_user
+from wtforms import SelectField
 from wtforms.validators import NumberRange
 
 from admin_app.form_validators import ResidentOrCreditCode, phone
 from admin_app.import_screen import ImportMixin
 from admin_app.screens import DeleteGuard, ScreenView, SearchField, loan_detail_link
 from models import Collateral, Collection, Guarantor, Loan, Repayment, Warning
-from models.enums import COLLATERAL_KINDS, GUARANTOR_TYPES
+from models.enums import COLLATERAL_KINDS, GUARANTOR_TYPES, OPEN_LOAN_STATUSES
+from models.ledger import PREPAY_MODES, RULES
 from services import BusinessError
 from views.basic_data import CATEGORY, POSITIVE, DateRangeMixin
 from views.common import loan_ref, register_screens
@@ -90,14 +92,22 @@ class RepaymentView(ImportMixin, LoanChildView):
     import_kind = "repayments"
 
     column_list = ("loan.loan_no", "loan.customer_name", "paid_on", "amount", "penalty_part", "interest_part",
-                   "principal_part", "operator")
-    column_labels = loan_labels(paid_on="还款日期", amount="还款金额", penalty_part="冲抵罚息",
-                                interest_part="冲抵利息", principal_part="冲抵本金", operator="经办人")
+                   "principal_part", "kind", "reversed_on", "operator")
+    column_labels = loan_labels(paid_on="还款日期(起息日)", amount="还款金额", penalty_part="冲抵罚息/复利/违约金",
+                                interest_part="冲抵利息", principal_part="冲抵本金", kind="类别",
+                                reversed_on="冲正日期", operator="经办人")
+    column_formatters = {"kind": lambda v, c, m, p: {"repayment": "还款", "recovery": "核销后收回"}.get(m.kind, m.kind)}
     column_sortable_list = ("paid_on", "amount")
     column_details_list = column_list
-    form_columns = ("loan", "paid_on", "amount")
-    form_ajax_refs = {"loan": loan_ref(open_only=True)}
-    form_args = loan_form_args(amount={"validators": [POSITIVE]})
+    form_columns = ("loan", "paid_on", "amount", "prepay_mode")
+    form_extra_fields = {"prepay_mode": SelectField(
+        "提前还款方式", choices=[("reduce", PREPAY_MODES["reduce"]), ("shorten", PREPAY_MODES["shorten"])],
+        default="reduce", description="还清到期应还后仍有余额时,余额作为提前还款冲减本金:" + RULES["prepayment"])}
+    # written-off loans too: what comes in is booked as 核销后收回 (账销案存)
+    form_ajax_refs = {"loan": loan_ref(statuses=OPEN_LOAN_STATUSES + ("written_off",))}
+    form_args = loan_form_args(
+        amount={"validators": [POSITIVE], "description": RULES["allocation"] + RULES["penalty"]},
+        paid_on={"description": RULES["backdated"]})
     search_fields = loan_fields(Repayment.loan)
 
     def create_model(self, form):
@@ -105,14 +115,16 @@ class RepaymentView(ImportMixin, LoanChildView):
 
         try:
             repayment = post_repayment(form.loan.data, form.amount.data, form.paid_on.data,
-                                       operator=current_user._get_current_object())
+                                       operator=current_user._get_current_object(),
+                                       prepay_mode=form.prepay_mode.data or None)
             self.session.commit()
         except BusinessError as err:
             self.session.rollback()
             flash(str(err), "error")
             return False
-        flash(f"已登记还款 {repayment.amount} 元:罚息 {repayment.penalty_part},利息 {repayment.interest_part},"
-              f"本金 {repayment.principal_part}。", "success")
+        kind = "核销后收回" if repayment.kind == "recovery" else "还款"
+        flash(f"已登记{kind} {repayment.amount} 元:罚息 {repayment.penalty_only},复利 {repayment.compound_part},"
+              f"利息 {repayment.interest_part},本金 {repayment.principal_part},违约金 {repayment.fee_part}。", "success")
         return repayment
 
 

@@ -28,6 +28,7 @@ from models import (BankCard, Collateral, CreditLine, Customer, Extension, Guara
                     LoanProduct, RateChange, User)
 from models.classification import minimum_class, thresholds
 from models.money import build_schedule, penalty_for
+from services.ledger_backfill import backfill_entries
 
 CENT = Decimal("0.01")
 ZERO = "0.00"
@@ -396,46 +397,55 @@ class _Book:
         if paid_upto is None:
             paid_upto = count if state == "settled" else bisect_left(dues, as_of)
 
-        # Paid periods: on the due date, a few days early, or late (with penalty interest
-        # beyond the grace days); one repayment each, allocated penalty -> interest -> principal.
+        # Late charges as models.ledger has them (products: grace from_due, 复利 on): nothing
+        # within the grace days; beyond them 罚息 on the principal and 复利 on the interest
+        # from the due date, each day at the rate in force (the rate change, if any, takes
+        # effect at its date). tests/test_seed.py replays every seeded loan and finds these.
+        def charge(amount: Decimal, due: date, days: int) -> Decimal:
+            if days <= GRACE_DAYS or not amount:
+                return Decimal(0)
+            if rate_change is None:
+                return penalty_for(amount, current_rate, PENALTY_MARKUP, days, 0)
+            eff, old, new_rate = rate_change
+            before = min(max((eff - due).days, 0), days)
+            # Σ rate over the days, rounded once (penalty_for is linear in rate × days)
+            return penalty_for(amount, old * before + new_rate * (days - before), PENALTY_MARKUP, 1, 0)
+
+        # Paid periods: on the due date (an early payment is applied on its due date: paid
+        # before it, it would prepay principal) or late (with 罚息 and 复利 beyond the grace
+        # days); one repayment each, allocated 罚息 -> 复利 -> interest -> principal.
         inst, reps = [], []
         inst_add, rep_add = inst.append, reps.append
         paid_s = None
         for idx in range(paid_upto):
             due_s = isos[idx]
             roll = rnd()
-            if roll < 0.65:
+            if roll < 0.92:
                 paid_s = due_s
-                inst_add((loan_id, idx + 1, due_s, p_w[idx], i_w[idx], p_w[idx], i_w[idx], Z, Z, None, due_s))
-                rep_add((loan_id, due_s, t_w[idx], Z, i_w[idx], p_w[idx], officer, due_s + T_REPAID))
+                inst_add((loan_id, idx + 1, due_s, p_w[idx], i_w[idx], p_w[idx], i_w[idx], Z, Z, None, due_s, Z))
+                rep_add((loan_id, due_s, t_w[idx], Z, i_w[idx], p_w[idx], officer, due_s + T_REPAID, Z))
                 continue
             due = dues[idx]
-            if roll < 0.92:
-                paid = due - DAYS[1 + int((roll - 0.65) * 18.5)]
-                if paid < start:
-                    paid = start
-                late = 0
-            else:
-                late = 1 + int((roll - 0.92) * 312)
-                paid = due + DAYS[late]
-                if paid >= as_of:
-                    paid, late = due, 0
+            late = 1 + int((roll - 0.92) * 312)
+            paid = due + DAYS[late]
+            if paid >= as_of:
+                paid, late = due, 0
             paid_s = paid.isoformat()
-            pen = penalty_for(p_dec[idx], rates_at[idx], PENALTY_MARKUP, late, GRACE_DAYS) if late and p_dec[idx] else None
-            if pen:
-                pen_w = money(pen)
+            pen, comp = charge(p_dec[idx], due, late), charge(i_dec[idx], due, late)
+            if pen or comp:
+                pen_w, comp_w = money(pen), money(comp)
                 inst_add((loan_id, idx + 1, due_s, p_w[idx], i_w[idx], p_w[idx], i_w[idx], pen_w, pen_w,
-                          paid_s, paid_s))
-                rep_add((loan_id, paid_s, money(p_dec[idx] + i_dec[idx] + pen), pen_w, i_w[idx], p_w[idx],
-                         officer, paid_s + T_REPAID))
+                          paid_s, paid_s, comp_w))
+                rep_add((loan_id, paid_s, money(p_dec[idx] + i_dec[idx] + _q(pen) + _q(comp)),
+                         money(_q(pen) + _q(comp)), i_w[idx], p_w[idx], officer, paid_s + T_REPAID, comp_w))
             else:
-                inst_add((loan_id, idx + 1, due_s, p_w[idx], i_w[idx], p_w[idx], i_w[idx], Z, Z, None, paid_s))
-                rep_add((loan_id, paid_s, t_w[idx], Z, i_w[idx], p_w[idx], officer, paid_s + T_REPAID))
+                inst_add((loan_id, idx + 1, due_s, p_w[idx], i_w[idx], p_w[idx], i_w[idx], Z, Z, None, paid_s, Z))
+                rep_add((loan_id, paid_s, t_w[idx], Z, i_w[idx], p_w[idx], officer, paid_s + T_REPAID, Z))
         repaid = sum(p_dec[:paid_upto], Decimal(0))
 
         # Overdue periods (due before as_of, unpaid); the first may carry a partial payment
         # made on its due date (interest first, then principal).
-        overdue_p = overdue_i = penalty = Decimal(0)
+        overdue_p = overdue_i = penalty = compound = Decimal(0)
         idx = paid_upto
         if state == "overdue":
             while idx < count and dues[idx] < as_of:
@@ -447,17 +457,16 @@ class _Book:
                         i_paid = min(i, amount)
                         p_paid = amount - i_paid
                         rep_add((loan_id, due_s, money(amount), Z, money(i_paid), money(p_paid),
-                                 officer, due_s + T_REPAID))
+                                 officer, due_s + T_REPAID, Z))
                         repaid += p_paid
                 inst_add((loan_id, idx + 1, due_s, p_w[idx], i_w[idx], money(p_paid), money(i_paid), Z, Z,
-                          due_s if p_paid or i_paid else None, None))
+                          None, None, Z))
                 overdue_p += p - p_paid
                 overdue_i += i - i_paid
-                if p - p_paid:
-                    penalty += penalty_for(p - p_paid, rates_at[idx], PENALTY_MARKUP,
-                                           (as_of - dues[idx]).days, GRACE_DAYS)
+                penalty += _q(charge(p - p_paid, dues[idx], (as_of - dues[idx]).days))
+                compound += _q(charge(i - i_paid, dues[idx], (as_of - dues[idx]).days))
                 idx += 1
-        inst += [(loan_id, x + 1, isos[x], p_w[x], i_w[x], Z, Z, Z, Z, None, None) for x in range(idx, count)]
+        inst += [(loan_id, x + 1, isos[x], p_w[x], i_w[x], Z, Z, Z, Z, None, None, Z) for x in range(idx, count)]
 
         maturity = dues[-1]
         days_overdue = (as_of - dues[paid_upto]).days if state == "overdue" else 0
@@ -499,7 +508,7 @@ class _Book:
             _months_from(start, maturity), start_s, maturity.isoformat(), spec.method, officer, state,
             five, suggested, money(principal - repaid), days_overdue, money(overdue_p), money(overdue_i),
             money(penalty), last_insp, next_insp, paid_s if state == "settled" else None, None,
-            start_s + " 09:30:00.000000", 1))
+            start_s + " 09:30:00.000000", 1, money(compound)))
         sink.extend("installment", inst)
         sink.extend("repayment", reps)
         if rate_change:
@@ -617,12 +626,12 @@ TABLES = {
              "repayment_method", "officer_id", "status", "five_class", "suggested_class",
              "outstanding_principal", "days_overdue", "overdue_principal", "overdue_interest",
              "penalty_interest", "last_inspection_date", "next_inspection_date", "settled_date",
-             "written_off_date", "created_at", "version"),
+             "written_off_date", "created_at", "version", "compound_interest"),
     "installment": ("loan_id", "period", "due_date", "principal_due", "interest_due",
                     "principal_paid", "interest_paid", "penalty_paid", "penalty_accrued",
-                    "penalty_accrued_to", "paid_off_date"),
+                    "penalty_accrued_to", "paid_off_date", "compound_paid"),
     "repayment": ("loan_id", "paid_on", "amount", "penalty_part", "interest_part",
-                  "principal_part", "operator_id", "created_at"),
+                  "principal_part", "operator_id", "created_at", "compound_part"),
     "guarantor": ("id", "loan_id", "kind", "name", "id_number", "phone", "guaranteed_amount"),
     "collateral": ("id", "loan_id", "kind", "description", "value", "registration_no",
                    "start_date", "expiry_date"),
@@ -655,6 +664,7 @@ def run(loans: int, seed: int, as_of: date) -> dict:
     connection = session.connection()
     ids = {name: (session.execute(select(func.max(model.id))).scalar() or 0) + 1
            for name, model in ID_MODELS.items()}
+    ids_from = ids["loan"] - 1
     limits = thresholds()
     restore = _tune_sqlite(connection)
     deferred = _drop_secondary_indexes(connection)
@@ -666,6 +676,9 @@ def run(loans: int, seed: int, as_of: date) -> dict:
         sink.close()
         _create_indexes(connection, deferred)
         sink.fix_sequences(ID_MODELS)
+        # The ledger entries of the new loans, from the rows just written (one rule with
+        # the migration; tests/test_seed.py replays the book and finds the stored figures)
+        backfill_entries(connection, loans_from=ids_from)
         session.commit()
     except BaseException:
         sink.abort()

@@ -2,10 +2,12 @@
 written-off loans are never touched):
 
 - job_overdue_inst: every unpaid installment past due, with its days overdue, unpaid
-  principal and interest, and penalty interest owed — models.money.period_penalty less the
-  penalty already paid on that period: the penalty crystallised by repayments
-  (penalty_accrued, up to penalty_accrued_to) plus penalty_for on the unpaid principal
-  for the days after max(grace days, crystallised days);
+  principal and interest, penalty (罚息) and 复利 owed — models.ledger's rule in SQL: the
+  basis the ledger stored (up to penalty_accrued_to, the last payment to the period) plus
+  the unpaid amount × Σ rate in force each day since (the loan's latest rate less each
+  later-effective rate change's step), × (100 + markup) / 3,600,000, rounded to the cent,
+  less what was paid; nothing while within the grace days (grace mode from_due); 复利 only
+  where the product charges it. tests/test_ledger_job.py proves it equal to the engine;
 - loan.days_overdue (days since the oldest unpaid due date), overdue principal / interest /
   penalty, status (逾期 when overdue, else 已展期 if the loan was ever extended, else 还款中),
   suggested_class (models.classification thresholds) and next_inspection_date
@@ -33,35 +35,52 @@ def collect_overdue_installments(ctx) -> None:
         CREATE TEMP TABLE job_overdue_inst (
             installment_id INTEGER PRIMARY KEY, loan_id INTEGER NOT NULL, due_date DATE NOT NULL,
             days INTEGER NOT NULL, principal NUMERIC(18, 2) NOT NULL,
-            interest NUMERIC(18, 2) NOT NULL, penalty NUMERIC(18, 2) NOT NULL)""")
-    penalty = sql.penalty("s.principal", "s.rate", "s.markup", "s.grace", "s.days")
-    owed = sql.greatest(f"s.penalty_accrued + {penalty} - s.penalty_paid", "0")
+            interest NUMERIC(18, 2) NOT NULL, penalty NUMERIC(18, 2) NOT NULL,
+            compound NUMERIC(18, 2) NOT NULL)""")
+    as_of = sql.date_param("as_of")
+    # Σ rate(t)×10^6 over [a, as_of): the loan's latest rate, less each later-effective
+    # change's step for the days before it took effect (models.ledger's rate in force that day).
+    steps = (f"SELECT SUM(ROUND((rc.new_rate - rc.old_rate) * 1000000) * "
+             f"{sql.days_between(sql.least('rc.effective_date', as_of), 't.a')}) "
+             f"FROM rate_change rc WHERE rc.loan_id = t.loan_id AND rc.effective_date > t.a")
+    rate_days = (f"CASE WHEN {as_of} > t.a THEN ROUND(t.rate * 1000000) * {sql.days_between(as_of, 't.a')}"
+                 f" - COALESCE(({steps}), 0) ELSE 0 END")
+    penalty = sql.basis_penalty("s.penalty_basis", "s.principal", "s.rate_days", "s.markup")
+    compound = sql.basis_penalty("s.compound_basis", "s.interest", "s.rate_days", "s.markup")
+    within_grace = "(s.grace_mode = 'from_due' AND s.days <= s.grace)"
     ctx.execute(f"""
-        INSERT INTO job_overdue_inst (installment_id, loan_id, due_date, days, principal, interest, penalty)
+        INSERT INTO job_overdue_inst (installment_id, loan_id, due_date, days, principal, interest, penalty, compound)
         SELECT s.id, s.loan_id, s.due_date, s.days, s.principal, s.interest,
-               ROUND({owed}, 2)
+               CASE WHEN {within_grace} THEN 0 ELSE {sql.greatest(f"{penalty} - s.penalty_paid", "0")} END,
+               CASE WHEN {within_grace} OR NOT (s.compound_on = {sql.true}) THEN 0
+                    ELSE {sql.greatest(f"{compound} - s.compound_paid", "0")} END
         FROM (
-            SELECT i.id, i.loan_id, i.due_date,
-                   {sql.days_between(sql.date_param("as_of"), "i.due_date")} AS days,
-                   ROUND(i.principal_due - i.principal_paid, 2) AS principal,
-                   ROUND(i.interest_due - i.interest_paid, 2) AS interest,
-                   i.penalty_paid, i.penalty_accrued, l.rate, p.penalty_markup AS markup,
-                   CASE WHEN i.penalty_accrued_to IS NULL THEN p.grace_days
-                        ELSE {sql.greatest("p.grace_days", sql.days_between("i.penalty_accrued_to", "i.due_date"))}
-                   END AS grace
-            FROM installment i
-            JOIN loan l ON l.id = i.loan_id
-            JOIN loan_product p ON p.id = l.product_id
-            WHERE i.paid_off_date IS NULL AND i.due_date < {sql.date_param("as_of")}
-              AND l.status IN {OPEN_STATUSES_SQL}
+            SELECT t.*, {rate_days} AS rate_days FROM (
+                SELECT i.id, i.loan_id, i.due_date,
+                       {sql.days_between(as_of, "i.due_date")} AS days,
+                       ROUND(i.principal_due - i.principal_paid, 2) AS principal,
+                       ROUND(i.interest_due - i.interest_paid, 2) AS interest,
+                       i.penalty_paid, i.compound_paid, i.penalty_basis, i.compound_basis, l.rate,
+                       p.penalty_markup AS markup, p.grace_days AS grace, p.grace_mode,
+                       p.compound_interest AS compound_on,
+                       COALESCE(i.penalty_accrued_to, CASE WHEN p.grace_mode = 'deduct'
+                                THEN {sql.add_days("i.due_date", "p.grace_days")} ELSE i.due_date END) AS a
+                FROM installment i
+                JOIN loan l ON l.id = i.loan_id
+                JOIN loan_product p ON p.id = l.product_id
+                WHERE i.paid_off_date IS NULL AND i.due_date < {as_of}
+                  AND l.status IN {OPEN_STATUSES_SQL}
+            ) t
         ) s""")
     ctx.execute("""
         CREATE TEMP TABLE job_overdue_loan (
             loan_id INTEGER PRIMARY KEY, days INTEGER NOT NULL, principal NUMERIC(18, 2) NOT NULL,
-            interest NUMERIC(18, 2) NOT NULL, penalty NUMERIC(18, 2) NOT NULL)""")
+            interest NUMERIC(18, 2) NOT NULL, penalty NUMERIC(18, 2) NOT NULL,
+            compound NUMERIC(18, 2) NOT NULL)""")
     ctx.execute("""
-        INSERT INTO job_overdue_loan (loan_id, days, principal, interest, penalty)
-        SELECT loan_id, MAX(days), ROUND(SUM(principal), 2), ROUND(SUM(interest), 2), ROUND(SUM(penalty), 2)
+        INSERT INTO job_overdue_loan (loan_id, days, principal, interest, penalty, compound)
+        SELECT loan_id, MAX(days), ROUND(SUM(principal), 2), ROUND(SUM(interest), 2), ROUND(SUM(penalty), 2),
+               ROUND(SUM(compound), 2)
         FROM job_overdue_inst GROUP BY loan_id""")
 
 
@@ -71,7 +90,8 @@ def class_case(days: str, limits: Thresholds) -> str:
     return f"CASE {whens} ELSE 1 END"
 
 
-DAILY_COLUMNS = ("days_overdue", "overdue_principal", "overdue_interest", "penalty_interest")
+DAILY_COLUMNS = ("days_overdue", "overdue_principal", "overdue_interest", "penalty_interest",
+                 "compound_interest")
 STATE_COLUMNS = ("status", "suggested_class", "next_inspection_date")
 
 
@@ -91,7 +111,8 @@ def update_loans(ctx) -> int:
         CREATE TEMP TABLE job_position (
             loan_id INTEGER PRIMARY KEY, status VARCHAR(16) NOT NULL, days_overdue INTEGER NOT NULL,
             overdue_principal NUMERIC(18, 2) NOT NULL, overdue_interest NUMERIC(18, 2) NOT NULL,
-            penalty_interest NUMERIC(18, 2) NOT NULL, suggested_class INTEGER NOT NULL,
+            penalty_interest NUMERIC(18, 2) NOT NULL, compound_interest NUMERIC(18, 2) NOT NULL,
+            suggested_class INTEGER NOT NULL,
             next_inspection_date DATE, state_changed INTEGER NOT NULL)""")
     state_changed = " OR ".join(f"l.{c} IS DISTINCT FROM t.{c}" for c in STATE_COLUMNS)
     ctx.execute(f"""
@@ -100,7 +121,7 @@ def update_loans(ctx) -> int:
                CASE WHEN {state_changed} THEN 1 ELSE 0 END
         FROM (
             SELECT s.loan_id, s.status, s.days_overdue, s.overdue_principal, s.overdue_interest,
-                   s.penalty_interest, {class_case("s.days_overdue", limits)} AS suggested_class,
+                   s.penalty_interest, s.compound_interest, {class_case("s.days_overdue", limits)} AS suggested_class,
                    s.next_inspection_date
             FROM (
                 SELECT l.id AS loan_id,
@@ -111,6 +132,7 @@ def update_loans(ctx) -> int:
                        COALESCE(o.principal, 0) AS overdue_principal,
                        COALESCE(o.interest, 0) AS overdue_interest,
                        COALESCE(o.penalty, 0) AS penalty_interest,
+                       COALESCE(o.compound, 0) AS compound_interest,
                        {next_inspection} AS next_inspection_date
                 FROM loan l
                 JOIN loan_product p ON p.id = l.product_id

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -32,6 +34,22 @@ def _sqlite_penalty(principal, rate, markup, grace_days, days_overdue):
     return quotient / 100
 
 
+def _sqlite_basis_penalty(basis, unpaid, rate_days, markup):
+    """models.ledger's penalty for SQLite, exactly (money arrives as binary floats; each
+    value is recovered exactly from its decimal places): (stored basis [yuan × % × days ×
+    10^6] + unpaid × Σ rate(%)×10^6 over the days since) × (100 + markup) / 3,600,000,
+    rounded half-up to the cent. tests/test_ledger_job.py checks it against the engine."""
+    total = Fraction(int(basis or 0), 10**6) + Fraction(round((unpaid or 0) * 100) * int(rate_days or 0), 10**8)
+    if total <= 0:
+        return 0.0
+    value = total * (100 + Fraction(Decimal(repr(float(markup or 0))))) / 3_600_000
+    cents = value * 100
+    whole = cents.numerator // cents.denominator
+    if (cents - whole) * 2 >= 1:
+        whole += 1
+    return whole / 100
+
+
 @dataclass(frozen=True)
 class Sql:
     """Dialect snippets for the connection the job runs on."""
@@ -42,8 +60,9 @@ class Sql:
     def for_connection(cls, conn: Connection) -> "Sql":
         sql = cls(conn.dialect.name)
         if sql.is_sqlite:
-            conn.connection.driver_connection.create_function(
-                "job_penalty", 5, _sqlite_penalty, deterministic=True)
+            driver = conn.connection.driver_connection
+            driver.create_function("job_penalty", 5, _sqlite_penalty, deterministic=True)
+            driver.create_function("job_basis_penalty", 4, _sqlite_basis_penalty, deterministic=True)
         return sql
 
     @property
@@ -78,6 +97,18 @@ class Sql:
             return f"job_penalty({principal}, {rate}, {markup}, {grace}, {days})"
         return (f"CASE WHEN ({days}) > ({grace}) THEN ROUND(({principal}) * ({rate}) * (100 + ({markup}))"
                 f" * (({days}) - ({grace})) / 3600000, 2) ELSE 0 END")
+
+    def basis_penalty(self, basis: str, unpaid: str, rate_days: str, markup: str) -> str:
+        """models.ledger's penalty (or 复利) in yuan: the stored basis (units 10^-6) plus the
+        unpaid amount × `rate_days` (Σ rate × 10^6 over the days since), × (100 + markup) /
+        3,600,000, rounded half-up to the cent."""
+        if self.is_sqlite:
+            return f"job_basis_penalty({basis}, {unpaid}, {rate_days}, {markup})"
+        return (f"ROUND((CAST({basis} AS NUMERIC) / 1000000 + ({unpaid}) * ({rate_days}) / 1000000)"
+                f" * (100 + ({markup})) / 3600000, 2)")
+
+    def least(self, a: str, b: str) -> str:
+        return f"MIN({a}, {b})" if self.is_sqlite else f"LEAST({a}, {b})"
 
     @property
     def without_rowid(self) -> str:

@@ -92,8 +92,8 @@ def rules(sql: Sql) -> tuple[Rule, ...]:
              {"subject_key": sql.key("inst", "o.installment_id", "o.due_date"), **_loan_columns(),
               "installment_id": "o.installment_id", "due_date": "o.due_date", "days": "o.days",
               "overdue_principal": "o.principal", "overdue_interest": "o.interest",
-              "penalty_interest": "o.penalty",
-              "amount": "ROUND(o.principal + o.interest + o.penalty, 2)"}),
+              "penalty_interest": "ROUND(o.penalty + o.compound, 2)",  # 罚息 and 复利
+              "amount": "ROUND(o.principal + o.interest + o.penalty + o.compound, 2)"}),
         Rule("repayment_due", "lead_days.repayment_due",
              f"FROM installment i {open_loan.format('i.loan_id')} "
              f"WHERE i.paid_off_date IS NULL AND i.due_date >= {as_of} AND i.due_date <= {horizon}",

@@ -1,0 +1,48 @@
+"""Ledger entries for books written before the ledger existed (migration 9c1e5a7d3b20) and
+for the demo seeder, which writes loans, rate changes, extensions and repayments as bulk
+rows: one set-based INSERT ... SELECT per kind, in the order the replay needs (per loan,
+entries sort by value date, then id: disbursement, rate changes, extensions, repayments).
+Plain SQL on the columns of that revision, so the migration stays valid as models grow."""
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+
+def _day(conn: Connection, column: str) -> str:
+    return f"date({column})" if conn.dialect.name == "sqlite" else f"CAST({column} AS DATE)"
+
+
+def backfill_entries(conn: Connection, *, loans_from: int = 0) -> None:
+    """Entries for every loan with id > `loans_from` (loans that have none yet: the
+    migration's new table, the seeder's new loans)."""
+    params = {"lo": loans_from}
+    conn.execute(text(f"""
+        INSERT INTO loan_entry (loan_id, kind, value_date, amount, rate, new_maturity, operator_id, created_at)
+        SELECT l.id, 'disbursement', l.start_date, l.principal,
+               COALESCE((SELECT rc.old_rate FROM rate_change rc WHERE rc.loan_id = l.id
+                         ORDER BY rc.effective_date, rc.id LIMIT 1), l.rate),
+               COALESCE((SELECT e.old_maturity_date FROM extension e WHERE e.loan_id = l.id
+                         ORDER BY e.id LIMIT 1), l.maturity_date),
+               l.officer_id, l.created_at
+        FROM loan l WHERE l.id > :lo ORDER BY l.id"""), params)
+    conn.execute(text("""
+        INSERT INTO loan_entry (loan_id, kind, value_date, rate, rate_change_id, note, operator_id, created_at)
+        SELECT rc.loan_id, 'rate_change', rc.effective_date, rc.new_rate, rc.id, rc.reason, rc.operator_id,
+               rc.created_at
+        FROM rate_change rc
+        WHERE rc.loan_id > :lo
+        ORDER BY rc.id"""), params)
+    conn.execute(text(f"""
+        INSERT INTO loan_entry (loan_id, kind, value_date, new_maturity, extension_id, note, operator_id, created_at)
+        SELECT e.loan_id, 'extension', {_day(conn, 'e.created_at')}, e.new_maturity_date, e.id, e.reason,
+               e.operator_id, e.created_at
+        FROM extension e
+        WHERE e.loan_id > :lo
+        ORDER BY e.id"""), params)
+    conn.execute(text("""
+        INSERT INTO loan_entry (loan_id, kind, value_date, amount, repayment_id, operator_id, created_at)
+        SELECT r.loan_id, r.kind, r.paid_on, r.amount, r.id, r.operator_id, r.created_at
+        FROM repayment r
+        WHERE r.loan_id > :lo
+        ORDER BY r.paid_on, r.id"""), params)
