@@ -235,8 +235,9 @@ def _amount(value, label: str) -> Decimal:
         raise BusinessError(f"{label}必须大于0")
     if amount != money(amount):
         raise BusinessError(f"{label}最多保留两位小数")
-    if amount >= Decimal(10) ** 12:
-        raise BusinessError(f"{label}超出范围")
+    from services import limits
+
+    limits.check_money(amount, label)
     return money(amount)
 
 

@@ -93,7 +93,7 @@ class RepaymentView(ImportMixin, LoanChildView):
 
     column_list = ("loan.loan_no", "loan.customer_name", "paid_on", "amount", "penalty_part", "interest_part",
                    "principal_part", "kind", "reversed_on", "operator")
-    column_labels = loan_labels(paid_on="还款日期(起息日)", amount="还款金额", penalty_part="冲抵罚息/复利/违约金",
+    column_labels = loan_labels(paid_on="还款日期", amount="还款金额", penalty_part="冲抵罚息/复利/违约金",
                                 interest_part="冲抵利息", principal_part="冲抵本金", kind="类别",
                                 reversed_on="冲正日期", operator="经办人")
     column_formatters = {"kind": lambda v, c, m, p: {"repayment": "还款", "recovery": "核销后收回"}.get(m.kind, m.kind)}
