@@ -11,6 +11,7 @@ from wtforms.validators import Length, NumberRange, Optional
 from admin_app.form_validators import NumberPattern, ResidentOrCreditCode, card_number, phone
 from admin_app.import_screen import ImportMixin
 from admin_app.screens import DeleteGuard, ScreenView, SearchField
+from models.ledger import GRACE_MODES, RULES, SETTLE_MODES
 from models import BankCard, CreditLine, Customer, Loan, LoanProduct, Warning
 from models.enums import CUSTOMER_TYPES, LOAN_STATUSES, REPAYMENT_METHODS
 from services import BusinessError
@@ -80,19 +81,24 @@ class CustomerView(ImportMixin, ScreenView):
 
 class ProductView(ScreenView):
     column_list = ("code", "name", "repayment_method", "min_rate", "default_rate", "max_rate", "annual_rate",
-                   "min_term", "max_term", "penalty_markup", "grace_days", "inspection_interval_days", "active")
-    column_labels = {"code": "产品代码", "name": "产品名称", "repayment_method": "还款方式",
+                   "min_term", "max_term", "penalty_markup", "grace_days", "grace_mode", "compound_interest",
+                   "settle_interest", "prepay_fee_pct", "inspection_interval_days", "active")
+    column_labels = {"grace_mode": "宽限期规则", "compound_interest": "计收复利", "settle_interest": "提前结清利息",
+                     "prepay_fee_pct": "提前还款违约金(%)",
+                     "code": "产品代码", "name": "产品名称", "repayment_method": "还款方式",
                      "min_rate": "最低年利率(%)", "default_rate": "默认年利率(%)", "max_rate": "最高年利率(%)",
                      "min_term": "最短期限(月)", "max_term": "最长期限(月)", "penalty_markup": "罚息上浮(%)",
                      "grace_days": "宽限期(天)", "inspection_interval_days": "贷后检查频率(天)", "active": "启用",
                      "annual_rate": "最高年化利率(IRR,%)"}
-    column_choices = {"repayment_method": list(REPAYMENT_METHODS.items())}
+    column_choices = {"repayment_method": list(REPAYMENT_METHODS.items()), "grace_mode": list(GRACE_MODES.items()),
+                      "settle_interest": list(SETTLE_MODES.items())}
     column_sortable_list = ("code", "name")
     column_default_sort = "code"
     form_columns = tuple(c for c in column_list if c != "annual_rate")
     column_formatters = {"annual_rate": lambda v, c, m, n: product_annual_rate(
         m.repayment_method, m.max_rate, m.min_term, m.max_term)}
-    form_choices = {"repayment_method": list(REPAYMENT_METHODS.items())}
+    form_choices = {"repayment_method": list(REPAYMENT_METHODS.items()), "grace_mode": list(GRACE_MODES.items()),
+                    "settle_interest": list(SETTLE_MODES.items())}
     form_args = {
         "min_rate": {"validators": [NumberRange(min=Decimal("0.000001"), max=Decimal("99.999999"),
                                                 message="年利率应大于0且小于100")]},
@@ -104,6 +110,11 @@ class ProductView(ScreenView):
         "max_term": {"validators": [NumberRange(min=1, max=360, message="期限应在1到360个月之间")]},
         "penalty_markup": {"validators": [NumberRange(min=0, max=1000, message="罚息上浮应在0到1000之间")]},
         "grace_days": {"validators": [NumberRange(min=0, max=90, message="宽限期应在0到90天之间")]},
+        "grace_mode": {"description": RULES["penalty"]},
+        "compound_interest": {"description": "逾期利息按罚息利率每日计收复利"},
+        "settle_interest": {"description": RULES["prepayment"]},
+        "prepay_fee_pct": {"validators": [NumberRange(min=0, max=Decimal("99.99"), message="违约金比例应在0到99.99之间")],
+                           "description": "按提前偿还的本金计收;0 表示不收"},
         "inspection_interval_days": {"validators": [NumberRange(min=1, max=3650, message="检查频率应在1到3650天之间")]},
     }
     search_fields = (SearchField("name", "产品名称", LoanProduct.name, mode="contains"),)
