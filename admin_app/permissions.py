@@ -62,6 +62,7 @@ PERMISSIONS: dict[str, dict[str, frozenset]] = {
     "portfolio_loans": _p(ADMIN | RISK, export=ADMIN | RISK),
     # 核销管理
     "writeoff_apply": _p(OFFICE | RISK, create=OFFICE, edit=OFFICE, export=OFFICE | RISK),
+    "writeoff_book": _p(OFFICE | RISK | {"collector"}, export=OFFICE | RISK),
     "writeoff_recovery": _p(ADMIN | RISK, export=ADMIN | RISK),
     # 催收管理
     "collection_overdue": _p(COLLECTION, collect=COLLECTION, export=COLLECTION),
@@ -81,7 +82,8 @@ PERMISSIONS: dict[str, dict[str, frozenset]] = {
     "credit_lines": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE, import_=OFFICE),
     "collaterals": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE, import_=OFFICE),
     "guarantors": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE, import_=OFFICE),
-    "repayments": _p(LOAN_STAFF, create=OFFICE | {"collector"}, export=OFFICE | RISK, import_=OFFICE),
+    "repayments": _p(LOAN_STAFF, create=OFFICE | {"collector"}, export=OFFICE | RISK, import_=OFFICE,
+                     reverse=OFFICE),
     # 系统管理
     "users": _p(ADMIN, create=ADMIN, edit=ADMIN, export=ADMIN),
     "audit_log": _p(ADMIN | {"risk_approver"}, export=ADMIN),

@@ -63,5 +63,7 @@ WORKFLOWS: dict[str, Workflow] = {
         _workflow("writeoff", "不良贷款核销", "核销管理", "WriteOff",
                   ("risk_apply", "核销风控申请", "risk_checker"),
                   ("risk_approve", "核销风控审核", "risk_approver")),
+        _workflow("reversal", "还款冲正", "基础数据", "RepaymentReversal",
+                  ("risk_approve", "还款冲正审核", "risk_approver")),
     )
 }

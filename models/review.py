@@ -116,6 +116,30 @@ class WriteOff(ReviewMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
 
+class RepaymentReversal(ReviewMixin, db.Model):
+    """冲正: a proposal to reverse a posted repayment (officer -> 风控主管). Approval appends a
+    reversal entry to the loan's ledger and replays it; the repayment itself stays."""
+
+    __tablename__ = "repayment_reversal"
+    __table_args__ = (
+        Index("ix_repayment_reversal_stage", "review_status", "review_stage", "id"),
+        # At most one open reversal per loan, and a repayment is reversed once.
+        Index("uq_repayment_reversal_open", "loan_id", unique=True,
+              sqlite_where=db.text("review_status != 'approved' AND review_status != 'withdrawn'"),
+              postgresql_where=db.text("review_status != 'approved' AND review_status != 'withdrawn'")),
+        Index("uq_repayment_reversal_done", "repayment_id", unique=True,
+              sqlite_where=db.text("review_status = 'approved'"),
+              postgresql_where=db.text("review_status = 'approved'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repayment_id: Mapped[int] = mapped_column(ForeignKey("repayment.id"), nullable=False, index=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+
+    repayment = relationship("Repayment", lazy="joined", innerjoin=True)
+
+
 class ApprovalStep(db.Model):
     """The approval trail: one row per submission, approval or rejection."""
 

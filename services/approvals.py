@@ -39,6 +39,7 @@ HOOKS = {
     "inspection": "services.inspection",
     "classification": "services.classification",
     "writeoff": "services.writeoff",
+    "reversal": "services.reversal",
 }
 
 

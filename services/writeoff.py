@@ -1,6 +1,7 @@
 """核销管理: write-off applications for loans classed 次级 or worse, reviewed by
-核销风控申请 and 核销风控审核. Final approval sets the loan to 已核销 (账销案存: the claim
-and its balance stay on record; the approved amounts are what left the books)."""
+核销风控申请 and 核销风控审核. Final approval appends a write-off entry to the loan's ledger
+and the loan becomes 已核销 (账销案存: the claim stays collectible on 还款催收 / 担保人催收,
+what comes in is a 核销后收回; 核销台账 lists written-off loans with what was recovered)."""
 from __future__ import annotations
 
 from datetime import date

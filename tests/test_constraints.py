@@ -25,8 +25,8 @@ from sqlalchemy.exc import IntegrityError
 
 from admin_app.extensions import db as _db
 from models import (ClassificationChange, Collateral, Collection, CreditLine, Customer, Guarantor, Installment,
-                    Loan, LoanEntry, LoanProduct, PortfolioSnapshot, RateChange, Receipt, Repayment, User, Warning,
-                    WriteOff)
+                    Loan, LoanEntry, LoanProduct, PortfolioSnapshot, RateChange, Receipt, Repayment,
+                    RepaymentReversal, User, Warning, WriteOff)
 from tests import book_factory as book
 
 D = Decimal
@@ -48,6 +48,7 @@ class Ctx:
 
     def __init__(self):
         self._loans = {}
+        self._repayments = {}
         self._collection_id = None
         self._customer = None
         self._product = None
@@ -73,6 +74,14 @@ class Ctx:
         if n not in self._loans:
             self._loans[n] = book.active_loan(self.customer, self.product, principal="12000.00", term=6).id
         return self._loans[n]
+
+    def repayment_id(self, n: int = 1) -> int:
+        """A repayment row on the n-th parent loan (for reversal proposals)."""
+        if n not in self._repayments:
+            self._repayments[n] = _db.session.execute(insert(Repayment.__table__).values(
+                loan_id=self.loan_id(n), paid_on=TODAY, amount=D("100.00"),
+                principal_part=D("100.00"))).inserted_primary_key[0]
+        return self._repayments[n]
 
     def collection_id(self) -> int:
         if self._collection_id is None:
@@ -153,6 +162,11 @@ def _review(ctx, n, stage):
 def _class_change(ctx, n):
     return dict(_review(ctx, n, "risk_review"), from_class=1, to_class=2, suggested_class=1,
                 reason="约束测试")
+
+
+def _reversal(ctx, n, status="pending"):
+    return dict(_review(ctx, n, "risk_approve"), repayment_id=ctx.repayment_id(n), reason="约束测试",
+                review_status=status)
 
 
 def _write_off(ctx, n):
@@ -298,6 +312,14 @@ CASES = [
            # a loan is written off once: only a withdrawn application leaves room for another
            refused=[same("loan_id", review_status=s) for s in ("pending", "rejected", "draft", "approved")],
            accepted=[same("loan_id", review_status="withdrawn")]),
+    # 冲正: one open reversal per loan; a repayment reversed once.
+    unique("uq_repayment_reversal_open", RepaymentReversal, _reversal, ["loan_id"],
+           refused=[same("loan_id", "repayment_id", review_status=s) for s in ("pending", "rejected", "draft")],
+           accepted=[same("loan_id", review_status=s) for s in ("approved", "withdrawn")]),
+    unique("uq_repayment_reversal_done", RepaymentReversal, lambda ctx, n: _reversal(ctx, n, "approved"),
+           ["repayment_id"],
+           refused=[same("repayment_id", review_status="approved")],
+           accepted=[same("repayment_id", review_status="withdrawn")]),
     # Collection.
     check("ck_collection_promise", Collection, _collection,
           refused=[{"promised_amount": D("-0.01")}],

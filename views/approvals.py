@@ -56,6 +56,12 @@ def item_fields(workflow_key: str, item) -> list[tuple[str, str]]:
                 ("调整后分类", FIVE_CLASSES.get(item.to_class, "")),
                 ("系统建议最低分类", FIVE_CLASSES.get(item.suggested_class, "")),
                 ("调整原因", item.reason)]
+    elif workflow_key == "reversal":
+        rep = item.repayment
+        body = [("还款日期", str(rep.paid_on)), ("还款金额(元)", money(rep.amount)),
+                ("冲抵罚息 / 利息 / 本金(元)", f"{money(rep.penalty_part)} / {money(rep.interest_part)} / "
+                                          f"{money(rep.principal_part)}"),
+                ("冲正原因", item.reason)]
     else:
         body = [("核销本金(元)", money(item.principal_amount)),
                 ("核销利息(元)", money(item.interest_amount)),
@@ -126,6 +132,14 @@ ITEM_SCREENS = {
         sortable=("principal_amount", "submitted_at"),
         formatters={"reason": lambda v, c, m, n: (m.reason or "")[:40]}),
 }
+
+ITEM_SCREENS["reversal"] = ItemScreen(
+    columns=("loan.loan_no", "loan.customer_name", "repayment.paid_on", "repayment.amount", "reason",
+             "proposer", "submitted_at", "review_stage"),
+    labels={"repayment.paid_on": "还款日期", "repayment.amount": "还款金额", "reason": "冲正原因"},
+    search_fields=(customer_name_field(), loan_no_field()),
+    sortable=("submitted_at",),
+    formatters={"reason": lambda v, c, m, n: (m.reason or "")[:40]})
 
 SCOPES = {"waiting": "待本环节审核", "handled": "本人已处理"}
 

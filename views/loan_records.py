@@ -17,6 +17,7 @@ from models.ledger import PREPAY_MODES, RULES
 from services import BusinessError
 from views.basic_data import CATEGORY, POSITIVE, DateRangeMixin
 from views.common import loan_ref, register_screens
+from views.reversal import ReversalPagesMixin
 
 NON_NEGATIVE = NumberRange(min=Decimal("0"), message="金额不能为负数")
 
@@ -85,9 +86,12 @@ class GuarantorView(ImportMixin, LoanChildView):
 
 # ---- repayments ---------------------------------------------------------------------
 
-class RepaymentView(ImportMixin, LoanChildView):
+class RepaymentView(ImportMixin, ReversalPagesMixin, LoanChildView):
     """Posted through services.loans.post_repayment (allocation penalty → interest →
-    principal); never edited or deleted: a correction is a new record."""
+    principal); never edited or deleted: a correction is a 冲正 (views.reversal)."""
+
+    verbs = ReversalPagesMixin.reversal_verbs
+    row_links = (ReversalPagesMixin.reversal_link,) + LoanChildView.row_links
 
     import_kind = "repayments"
 
