@@ -139,7 +139,8 @@ ITEM_SCREENS["reversal"] = ItemScreen(
     labels={"repayment.paid_on": "还款日期", "repayment.amount": "还款金额", "reason": "冲正原因"},
     search_fields=(customer_name_field(), loan_no_field()),
     sortable=("submitted_at",),
-    formatters={"reason": lambda v, c, m, n: (m.reason or "")[:40]})
+    formatters={"reason": lambda v, c, m, n: (m.reason or "")[:40],
+                "repayment.amount": lambda v, c, m, n: money(m.repayment.amount)})
 
 SCOPES = {"waiting": "待本环节审核", "handled": "本人已处理"}
 
