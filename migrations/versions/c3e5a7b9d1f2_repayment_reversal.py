@@ -2,7 +2,7 @@
 approval appends a reversal entry to the loan's ledger
 
 Revision ID: c3e5a7b9d1f2
-Revises: b9d1e3f5a7c2
+Revises: 9c1e5a7d3b20
 Create Date: 2026-12-01 01:05:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = 'c3e5a7b9d1f2'
-down_revision = 'b9d1e3f5a7c2'
+down_revision = '9c1e5a7d3b20'
 branch_labels = None
 depends_on = None
 
