@@ -164,7 +164,7 @@ def _class_change(ctx, n):
                 reason="约束测试")
 
 
-def _reversal(ctx, n, status="pending"):
+def _reversal_item(ctx, n, status="pending"):
     return dict(_review(ctx, n, "risk_approve"), repayment_id=ctx.repayment_id(n), reason="约束测试",
                 review_status=status)
 
@@ -313,10 +313,10 @@ CASES = [
            refused=[same("loan_id", review_status=s) for s in ("pending", "rejected", "draft", "approved")],
            accepted=[same("loan_id", review_status="withdrawn")]),
     # 冲正: one open reversal per loan; a repayment reversed once.
-    unique("uq_repayment_reversal_open", RepaymentReversal, _reversal, ["loan_id"],
+    unique("uq_repayment_reversal_open", RepaymentReversal, _reversal_item, ["loan_id"],
            refused=[same("loan_id", "repayment_id", review_status=s) for s in ("pending", "rejected", "draft")],
            accepted=[same("loan_id", review_status=s) for s in ("approved", "withdrawn")]),
-    unique("uq_repayment_reversal_done", RepaymentReversal, lambda ctx, n: _reversal(ctx, n, "approved"),
+    unique("uq_repayment_reversal_done", RepaymentReversal, lambda ctx, n: _reversal_item(ctx, n, "approved"),
            ["repayment_id"],
            refused=[same("repayment_id", review_status="approved")],
            accepted=[same("repayment_id", review_status="withdrawn")]),
