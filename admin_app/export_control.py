@@ -17,7 +17,7 @@ from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
 from sqlalchemy import func
 
-from admin_app import privacy
+from admin_app import flask_admin_compat as compat, privacy
 from admin_app.extensions import db
 
 
@@ -25,11 +25,11 @@ class ExportControlMixin:
     # ---- what the export holds ---------------------------------------------------------
     def personal_export_columns(self) -> list[str]:
         """Export columns holding personal data (names included, masked or not)."""
-        return [name for name, _ in self._export_columns
+        return [name for name, _ in compat.export_columns(self)
                 if privacy.path_column(self.model, name, masked_only=False) is not None]
 
     def masked_export_columns(self) -> list[str]:
-        return [name for name, _ in self._export_columns if privacy.path_column(self.model, name) is not None]
+        return [name for name, _ in compat.export_columns(self) if privacy.path_column(self.model, name) is not None]
 
     @property
     def can_export_full(self) -> bool:

@@ -76,6 +76,9 @@ HOOKS = {
     "_apply_pagination": ("flask_admin.contrib.sqla.view.ModelView", ("query", "page", "page_size")),
     "_export_csv": ("flask_admin.model.base.BaseModelView", ("return_url",)),
     "_export_tablib": ("flask_admin.model.base.BaseModelView", ("export_type", "return_url")),
+    # ScreenView masks personal columns in list cells (issue 18) and defers to Flask-Admin's own.
+    "_get_list_value": ("flask_admin.model.base.BaseModelView",
+                        ("context", "model", "name", "column_formatters", "column_type_formatters")),
 }
 READS = {
     "_views": "flask_admin.base.Admin",

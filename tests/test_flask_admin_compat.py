@@ -102,6 +102,8 @@ def test_no_private_flask_admin_name_outside_the_compat_module():
             continue
         text = path.read_text(encoding="utf-8")
         for name in private:
-            if re.search(rf"\.{name}\b", text):
+            # An overridden hook may defer to Flask-Admin's own through super().
+            pattern = rf"(?<!super\(\))\.{name}\b" if name in compat.HOOKS else rf"\.{name}\b"
+            if re.search(pattern, text):
                 users.setdefault(name, []).append(str(path.relative_to(ROOT)))
     assert users == {}, f"private Flask-Admin names used outside flask_admin_compat: {users}"
