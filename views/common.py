@@ -6,7 +6,7 @@ from sqlalchemy import and_, or_, select
 
 from admin_app import flask_admin_compat
 from admin_app.extensions import db
-from admin_app.screens import ScreenView, SearchField, loan_detail_link
+from admin_app.screens import ScreenView, SearchField, loan_detail_link, record_id
 from models import Customer, Loan, LoanProduct, User
 from models.enums import FIVE_CLASSES, LOAN_STATUSES, OPEN_LOAN_STATUSES, REPAYMENT_METHODS
 
@@ -99,13 +99,13 @@ class PrefixAjaxLoader(QueryAjaxModelLoader):
 
     def get_one(self, pk):
         # A posted id is untrusted text: only a plain integer in range reaches the database.
-        text = str(pk or "").strip()
-        if not (text.isascii() and text.isdigit()) or int(text) > 2**63 - 1:
+        key = record_id(pk)
+        if key is None:
             return None
         if self.where is None:
-            return super().get_one(int(text))
+            return super().get_one(key)
         # Only what the lookup offers may be posted (客户经理: active officers only).
-        return self.get_query().filter(self.model.id == int(text), self.where).one_or_none()
+        return self.get_query().filter(self.model.id == key, self.where).one_or_none()
 
     def get_list(self, term, offset=0, limit=10):
         term = (term or "").strip()

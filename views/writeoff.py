@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from admin_app.extensions import db
-from admin_app.screens import RowLink, ScreenView
+from admin_app.screens import RowLink, ScreenView, record_id
 from models import Loan, WriteOff
 from services import BusinessError, approvals, writeoff
 from views.approvals import (item_fields, loan_detail_url, register_stages, send_item_file,
@@ -56,8 +56,9 @@ class WriteOffView(ScreenView):
     def create_view(self):
         form = request.form
         loan = None
-        if form.get("loan_id", "").isdigit():
-            loan = db.session.get(Loan, int(form["loan_id"]))
+        loan_id = record_id(form.get("loan_id"))
+        if loan_id is not None:
+            loan = db.session.get(Loan, loan_id)
         if request.method == "POST":
             stored = None
             try:
