@@ -36,10 +36,11 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def own_scope_only(user) -> bool:
-    """Data scope 本人: an officer (without a role that sees everything) imports only their
-    own customers and loans."""
-    roles = set(getattr(user, "roles", ()))
-    return "officer" in roles and "admin" not in roles
+    """Data scope 本人 (admin_app.data_scope, set per role in 系统管理): the user imports only
+    their own customers and loans."""
+    from admin_app.data_scope import officer_scope
+
+    return officer_scope(user) is not None
 
 
 def attachment(name: str) -> str:

@@ -36,6 +36,7 @@ def _p(view, **verbs):
 PERMISSIONS: dict[str, dict[str, frozenset]] = {
     "admin": _p(ALL),  # 首页 (Flask-Admin index endpoint)
     "loan_detail": _p(ALL),
+    "my_todo": _p(ALL),  # 我的待办
     # 客户银行卡账户管理
     "bank_cards": _p(OFFICE | {"collector"}, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE,
                       import_=OFFICE),

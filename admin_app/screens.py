@@ -63,6 +63,8 @@ class SearchField:
     choices: dict | Callable[[], dict] | None = None  # a callable is read per request
     join: tuple = ()
     coerce: Callable[[str], Any] = str
+    # mode "custom": build(column, raw) gives the where-clause.
+    build: Callable[[Any, str], Any] | None = None
 
     def choice_items(self):
         choices = self.choices() if callable(self.choices) else self.choices
@@ -77,6 +79,8 @@ class SearchField:
 
     def clause(self, raw: str):
         col = self.column
+        if self.build is not None:
+            return self.build(col, raw)
         if self.mode == "prefix":
             # A range the column's index serves on SQLite and PostgreSQL alike.
             return (col >= raw) & (col < raw + "\U0010ffff")
@@ -304,7 +308,15 @@ class ScreenView(PermissionMixin, ExportControlMixin, ExportMixin, ModelView):
         return self._apply_screen_filters(super().get_query())
 
     def get_one(self, id):
-        """Only rows this screen lists can be opened by id (details, edit, delete)."""
+        """Only rows this screen lists (within the user's data scope) can be opened by id
+        (details, edit, delete); any other id answers 404, as if it did not exist."""
+        row = self.find_one(id)
+        if row is None:
+            abort(404)
+        return row
+
+    def find_one(self, id):
+        """The row with this id if this screen lists it, else None (for pages that explain)."""
         pk = record_id(id)
         if pk is None:
             return None

@@ -15,13 +15,20 @@ class Param:
     key: str
     label: str
     default: str
-    kind: str = "int"  # int | time | money | rate (percent) | text | roles (comma-separated role keys)
+    kind: str = "int"  # int | time | money | rate (percent) | text | roles (comma-separated role keys) | choice
     min: int = 0
     max: int = 3650
     group: str = "预警参数"
+    choices: tuple = ()  # kind "choice": (value, label) pairs
+
+    @property
+    def default_label(self) -> str:
+        return dict(self.choices).get(self.default, self.default)
 
     @property
     def range_text(self) -> str:
+        if self.kind == "choice":
+            return " / ".join(label for _, label in self.choices)
         return {"int": f"{self.min} – {self.max}", "time": "时:分,如 08:00", "money": "大于0,最多两位小数",
                 "rate": "大于0且小于100,最多四位小数", "text": "1 – 500 字",
                 "roles": "角色代码,逗号分隔:admin, officer, collector, risk_checker, risk_approver, reviewer"}[self.kind]
@@ -50,6 +57,23 @@ PARAMS: tuple[Param, ...] = (
     Param("privacy.retention_years", "结清或核销后个人信息保留年限(到期匿名化)", "5", min=1, max=30,
           group="个人信息保护"),
 )
+
+
+
+def _scope_params() -> tuple[Param, ...]:
+    from admin_app.data_scope import DEFAULT_OWN_ROLES, OWN, ALL, SCOPES, setting_key
+    from admin_app.permissions import ROLES
+
+    return tuple(Param(setting_key(role), f"{label}数据权限", OWN if role in DEFAULT_OWN_ROLES else ALL,
+                       kind="choice", group="数据权限", choices=tuple(SCOPES.items()))
+                 for role, label in ROLES.items())
+
+
+PARAMS = PARAMS + (
+    Param("company.name", "公司名称(催收通知书落款)", "小额贷款有限公司", kind="text", group="公司信息"),
+    Param("extension.allow_overdue", "逾期贷款可申请展期", "no", kind="choice", group="展期参数",
+          choices=(("no", "不允许"), ("yes", "允许"))),
+) + _scope_params()
 PARAMS_BY_KEY = {p.key: p for p in PARAMS}
 
 
@@ -79,6 +103,10 @@ def get_roles(key: str) -> frozenset:
     return frozenset(r for r in _raw(key).split(",") if r)
 
 
+def get_choice(key: str) -> str:
+    return _raw(key)
+
+
 def validate(key: str, value: str) -> str:
     """Return the normalised value or raise ValueError with a Chinese message."""
     p = PARAMS_BY_KEY[key]
@@ -91,6 +119,10 @@ def validate(key: str, value: str) -> str:
         if unknown:
             raise ValueError(f"{p.label}:未知角色 {'、'.join(unknown)}(可选:{', '.join(ROLES)})")
         return ",".join(r for r in ROLES if r in keys)
+    if p.kind == "choice":
+        if value not in dict(p.choices):
+            raise ValueError(f"{p.label}只能选择:" + "、".join(label for _, label in p.choices))
+        return value
     if p.kind == "int":
         if not (value.isascii() and value.isdigit()):  # `²`.isdigit() is True: not a number here
             raise ValueError(f"{p.label}必须是整数")

@@ -7,7 +7,7 @@ from .product import LoanProduct  # noqa: F401
 from .loan import Loan, Guarantor, Collateral, RateChange, Extension, Repayment, LoanEntry  # noqa: F401
 from .schedule import Installment  # noqa: F401
 from .review import (Interview, Inspection, ClassificationChange, WriteOff, ApprovalStep,  # noqa: F401
-                     RepaymentReversal)
+                     RepaymentReversal, ExtensionApplication)
 from .collection import Collection, Receipt  # noqa: F401
 from .warning import Warning, Setting, JobRun  # noqa: F401
 from .audit import AuditLog  # noqa: F401

@@ -65,5 +65,8 @@ WORKFLOWS: dict[str, Workflow] = {
                   ("risk_approve", "核销风控审核", "risk_approver")),
         _workflow("reversal", "还款冲正", "基础数据", "RepaymentReversal",
                   ("risk_approve", "还款冲正审核", "risk_approver")),
+        _workflow("extension", "展期申请", "展期审核", "ExtensionApplication",
+                  ("risk_check", "展期风控审查", "risk_checker"),
+                  ("risk_approve", "展期风控审核", "risk_approver")),
     )
 }

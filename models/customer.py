@@ -38,9 +38,15 @@ class Customer(db.Model):
 
 class BankCard(db.Model):
     __tablename__ = "bank_card"
+    __table_args__ = (
+        # At most one default card per customer; a card number once per customer.
+        Index("uq_bank_card_default", "customer_id", unique=True,
+              sqlite_where=db.text("is_default = 1"), postgresql_where=db.text("is_default")),
+        Index("uq_bank_card_number", "customer_id", "card_number", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False, index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False)
     bank_name: Mapped[str] = mapped_column(String(64), nullable=False)
     branch: Mapped[str | None] = mapped_column(String(128))
     account_name: Mapped[str] = mapped_column(String(128), nullable=False, info=personal("name"))

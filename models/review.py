@@ -157,3 +157,24 @@ class ApprovalStep(db.Model):
     acted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
 
     actor = relationship("User", lazy="joined")
+
+
+class ExtensionApplication(ReviewMixin, db.Model):
+    """展期申请: an officer's application to extend a loan's maturity, decided by 风控专员
+    then 风控主管; only the final approval posts the extension (services.extension)."""
+
+    __tablename__ = "extension_application"
+    __table_args__ = (
+        Index("ix_extension_application_stage", "review_status", "review_stage", "id"),
+        # At most one open application per loan (waiting, or sent back for amendment).
+        Index("uq_extension_application_open", "loan_id", unique=True,
+              sqlite_where=db.text("review_status != 'approved' AND review_status != 'withdrawn'"),
+              postgresql_where=db.text("review_status != 'approved' AND review_status != 'withdrawn'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    old_maturity_date: Mapped[date] = mapped_column(Date, nullable=False)
+    new_maturity_date: Mapped[date] = mapped_column(Date, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    extension_id: Mapped[int | None] = mapped_column(ForeignKey("extension.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())

@@ -32,6 +32,7 @@ from models.approval import WORKFLOWS, Workflow
 from services import BusinessError
 
 ALREADY_HANDLED = "该事项已被他人处理"
+NOT_REACHED = "该事项尚未到达本环节"
 DECIDING = ("approve", "reject")
 
 # Workflow key -> the service module holding its hooks.
@@ -40,6 +41,7 @@ HOOKS = {
     "classification": "services.classification",
     "writeoff": "services.writeoff",
     "reversal": "services.reversal",
+    "extension": "services.extension",
 }
 
 
@@ -104,6 +106,16 @@ def decision_refusal(wf: Workflow, item, actor) -> str | None:
     if _acted_elsewhere(wf, item.id, actor.id, stage.key):
         return "您已在本事项的其他环节审核过,不能再审核本环节(四眼原则)"
     return None
+
+
+def not_reached(wf: Workflow, item, stage_key: str) -> bool:
+    """True while `item` has yet to come to stage `stage_key` (it waits at an earlier stage,
+    or is still with its proposer as a draft)."""
+    keys = [s.key for s in wf.stages]
+    if item.review_status == "draft":
+        return True
+    return (item.review_status == "pending" and item.review_stage in keys
+            and keys.index(item.review_stage) < keys.index(stage_key))
 
 
 def status_label(item) -> str:
@@ -224,6 +236,8 @@ def _decide(wf: Workflow, item_id: int, actor, opinion: str | None, expected_sta
     item = _load(wf, item_id)
     if expected_stage is not None and (item.review_status != "pending"
                                        or item.review_stage != expected_stage):
+        if not_reached(wf, item, expected_stage):
+            raise BusinessError(NOT_REACHED)
         raise BusinessError(ALREADY_HANDLED)  # the screen showed it at a stage it has left
     refusal = decision_refusal(wf, item, actor)
     if refusal:

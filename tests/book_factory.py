@@ -46,7 +46,7 @@ def months_ago(n: int) -> date:
 def active_loan(cust=None, prod=None, principal="120000.00", term=12, start=None, officer=None):
     """A loan opened last week: nothing due yet, 还款中."""
     loan = open_loan(customer=cust or customer(), product=prod or product(), principal=Decimal(principal),
-                     term_months=term, start_date=start or date.today() - timedelta(days=7), officer=officer)
+                     term_months=term, start_date=start or date.today() - timedelta(days=7), officer=officer or demo_officer())
     refresh_position(loan, date.today())
     return loan
 
@@ -54,7 +54,7 @@ def active_loan(cust=None, prod=None, principal="120000.00", term=12, start=None
 def overdue_loan(cust=None, prod=None, principal="60000.00"):
     """Opened four months ago, never paid: 逾期."""
     loan = open_loan(customer=cust or customer(), product=prod or product(), principal=Decimal(principal),
-                     term_months=12, start_date=months_ago(4))
+                     term_months=12, start_date=months_ago(4), officer=demo_officer())
     refresh_position(loan, date.today())
     return loan
 
@@ -86,3 +86,13 @@ def book() -> dict:
     }
     db.session.commit()
     return {"products": (p1, p2), **loans}
+
+
+def demo_officer():
+    """The demo 客户经理 `officer`: the default 客户经理 of factory loans (officers see only
+    their own book by default, see admin_app.data_scope)."""
+    from sqlalchemy import select
+
+    from models import User
+
+    return db.session.execute(select(User).where(User.username == "officer")).scalar_one_or_none()

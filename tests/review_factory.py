@@ -38,7 +38,7 @@ def loan(*, prod=None, cust=None, principal="100000.00", days_overdue=0, five_cl
     from services.loans import open_loan
 
     ln = open_loan(customer=cust or customer(), product=prod or product(), principal=Decimal(principal),
-                   term_months=24, start_date=start, officer=officer)
+                   term_months=24, start_date=start, officer=officer or demo_officer())
     ln.days_overdue = days_overdue
     ln.five_class = five_class
     ln.status = status or ("overdue" if days_overdue else "active")
@@ -46,3 +46,13 @@ def loan(*, prod=None, cust=None, principal="100000.00", days_overdue=0, five_cl
     ln.penalty_interest = Decimal(penalty_interest)
     db.session.flush()
     return ln
+
+
+def demo_officer():
+    """The demo 客户经理 `officer`: the default 客户经理 of factory loans (officers see only
+    their own book by default, see admin_app.data_scope)."""
+    from sqlalchemy import select
+
+    from models import User
+
+    return db.session.execute(select(User).where(User.username == "officer")).scalar_one_or_none()

@@ -44,8 +44,22 @@ def test_a_change_that_lost_the_race_is_refused_with_a_message(client_for, db, l
 
         form = {"new_maturity": add_months(loan.maturity_date, 3).isoformat(), "reason": "同时展期"}
     version = loan.version
+    if change == "extension":
+        # The extension is written by its final approval (展期风控审核): that is what races.
+        assert c.post(url, data={**form, "confirm": "1"}).status_code == 302
+        from models import ExtensionApplication
+        from models.approval import WORKFLOWS
+
+        item_id = db.session.scalar(select(ExtensionApplication.id))
+        first, last = WORKFLOWS["extension"].stages
+        client_for("risk_checker").post(f"/{first.endpoint}/review/{item_id}/decide",
+                                        {"decision": "approve", "opinion": "同意"})
+        db.session.expire_all()
+        version = db.session.get(Loan, loan.id).version
+        c, url = client_for("risk_approver"), f"/{last.endpoint}/review/{item_id}/decide"
+        form = {"decision": "approve", "opinion": "同意"}
     _meanwhile(monkeypatch, db, loan.id)
-    r = c.post(url, data={**form, "confirm": "1"})
+    r = c.post(url, data={**form, "confirm": "1"}, follow_redirects=True)
     assert r.status_code == 200
     assert CHANGED_MEANWHILE in r.get_data(as_text=True)
     db.session.expire_all()

@@ -24,7 +24,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from admin_app.extensions import db as _db
-from models import (ClassificationChange, Collateral, Collection, CreditLine, Customer, Guarantor, Installment,
+from models import (BankCard, ClassificationChange, Collateral, Collection, CreditLine, Customer, ExtensionApplication, Guarantor, Installment,
                     Loan, LoanEntry, LoanProduct, PortfolioSnapshot, RateChange, Receipt, Repayment,
                     RepaymentReversal, User, Warning, WriteOff)
 from tests import book_factory as book
@@ -174,6 +174,16 @@ def _write_off(ctx, n):
                 interest_amount=D("300.00"), reason="约束测试")
 
 
+def _bank_card(ctx, n):
+    return dict(customer_id=ctx.customer.id, bank_name="工商银行", branch="朝阳支行", account_name="约束测试客户",
+                card_number=f"62220202001122{n:05d}", is_default=n == 1)
+
+
+def _extension_application(ctx, n):
+    return dict(_review(ctx, n, "risk_check"), old_maturity_date=date(2025, 9, 1),
+                new_maturity_date=date(2026, 3, 1), reason="约束测试")
+
+
 def _collection(ctx, n):
     return dict(collection_no=f"CK-CS{n}", loan_id=ctx.loan_id(), method="phone",
                 contacted_at=datetime(2025, 3, 1, 10, 0), content="电话催收", promised_amount=D("500.00"))
@@ -320,6 +330,15 @@ CASES = [
            ["repayment_id"],
            refused=[same("repayment_id", review_status="approved")],
            accepted=[same("repayment_id", review_status="withdrawn")]),
+    unique("uq_extension_application_open", ExtensionApplication, _extension_application, ["loan_id"],
+           # open = anything but approved or withdrawn
+           refused=[same("loan_id", review_status=s) for s in ("pending", "rejected")],
+           accepted=[same("loan_id", review_status=s) for s in ("approved", "withdrawn")]),
+    # Bank cards: one default per customer, a number once per customer.
+    unique("uq_bank_card_default", BankCard, _bank_card, ["customer_id"],
+           refused=[lambda ctx, a: {"is_default": True}],
+           accepted=[lambda ctx, a: {"is_default": False}]),
+    unique("uq_bank_card_number", BankCard, _bank_card, ["customer_id", "card_number"]),
     # Collection.
     check("ck_collection_promise", Collection, _collection,
           refused=[{"promised_amount": D("-0.01")}],

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from admin_app.extensions import db as _db
 from admin_app.once import FIELD, add_tokens
 from models import (BankCard, ClassificationChange, Collateral, Collection, CreditLine, Customer,
-                    Extension, FormSubmission, Guarantor, Inspection, Interview, Loan, LoanProduct,
+                    ExtensionApplication, FormSubmission, Guarantor, Inspection, Interview, Loan, LoanProduct,
                     RateChange, Receipt, Repayment, User, WriteOff)
 from models.money import add_months
 from tests import book_factory as bf
@@ -60,7 +60,7 @@ CASES = {
                        "id_number": bf.resident_id(778), "phone": "13900000778", "guaranteed_amount": "10000.00"}),
     "银行卡": ("officer", BankCard, lambda b: "/bank_cards/new/",
             lambda b: {"customer": b["active"].customer_id, "bank_name": "中国工商银行", "branch": "海淀支行",
-                       "account_name": "客户", "card_number": "6222020200112233446"}),
+                       "account_name": b["active"].customer_name, "card_number": "6222020200112233446"}),
     "用户": ("admin", User, lambda b: "/users/new/",
            lambda b: {"username": "dup_user", "display_name": "重复", "roles": "officer", "active": "y",
                       "new_password": "Str0ng-pass-123", "confirm_password": "Str0ng-pass-123"}),
@@ -76,7 +76,8 @@ CASES = {
              lambda b: {"loan_id": _substandard(b["overdue"]).id, "reason": "借款人失联,诉讼终结"}),
     "利率调整": ("officer", RateChange, lambda b: f"/contract_change/rate/{b['active'].id}/",
              lambda b: {"new_rate": "10", "effective_date": TODAY, "reason": "市场利率下调"}),
-    "展期": ("officer", Extension, lambda b: f"/contract_change/extension/{b['active'].id}/",
+    # 展期 is an application (展期申请) that waits for its approvals.
+    "展期": ("officer", ExtensionApplication, lambda b: f"/contract_change/extension/{b['active'].id}/",
            lambda b: {"new_maturity": add_months(b["active"].maturity_date, 3).isoformat(),
                       "reason": "经营周转困难"}),
 }

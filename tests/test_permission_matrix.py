@@ -121,3 +121,99 @@ def test_posted_money_records_and_audit_log_cannot_be_edited_or_deleted(app):
                                                      "ApprovalStep", "AuditLog", "Receipt"):
             entry = table.get(view.endpoint, {})
             assert "edit" not in entry and "delete" not in entry, view.endpoint
+
+
+# ---- the data-scope axis (数据权限) ------------------------------------------------------
+SECRET_NAME = "机密客户甲"
+
+
+def _officers_book(users):
+    """One of every record kind, all on officer's loan, each the first of its table (id 1)."""
+    import io
+    from datetime import date, datetime, timedelta
+    from decimal import Decimal
+
+    from werkzeug.datastructures import FileStorage
+
+    from admin_app.extensions import db
+    from jobs.daily import run_daily
+    from models import BankCard, Collateral, CreditLine, Guarantor
+    from services import classification, collection, inspection, writeoff
+    from services.uploads import store_upload
+    from tests import review_factory as make
+
+    officer = users["officer"]
+    cust = make.customer(name=SECRET_NAME)
+    cust.officer_id = officer.id
+    loan = make.loan(cust=cust, officer=officer, days_overdue=400, five_class=3,
+                     overdue_interest="100.00")
+    today = date.today()
+    db.session.add_all([
+        BankCard(customer_id=cust.id, bank_name="中国工商银行", account_name=SECRET_NAME,
+                 card_number="6222020200112233445", is_default=True),
+        CreditLine(customer_id=cust.id, amount=Decimal("500000"), start_date=today - timedelta(days=300),
+                   expiry_date=today + timedelta(days=5)),
+        Guarantor(loan_id=loan.id, kind="person", name="机密担保人", id_number="110101199001011234",
+                  phone="13700000000", guaranteed_amount=Decimal("50000")),
+        Collateral(loan_id=loan.id, kind="mortgage", description="机密房产", value=Decimal("900000"),
+                   start_date=today - timedelta(days=300), expiry_date=today + timedelta(days=5)),
+    ])
+    db.session.flush()
+    png = FileStorage(io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64), filename="a.png")
+    inspection.record_interview(loan.id, officer, held_at=datetime.now() - timedelta(hours=1), place="A",
+                                participants="B", content="C")
+    inspection.create_inspection(loan.id, officer, kind="routine", method="onsite", inspected_on=today,
+                                 conclusion="正常", attachment=store_upload(png))
+    classification.propose(loan.id, 5, "逾期超过一年", officer, submit=True)
+    writeoff.apply(loan.id, officer, reason="借款人失联", submit=True)
+    record = collection.record_collection(
+        loan, target="borrower", method="letter", contacted_at=datetime.now().replace(hour=10) - timedelta(days=1),
+        content="寄送催收函", collector=officer)
+    collection.attach_receipt(record, FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="r.pdf"), officer)
+    db.session.commit()
+    run_daily(today)
+    return loan
+
+
+def test_matrix_data_scope_an_officer_never_reaches_another_officers_records(app, client_for, users):
+    """officer2 (客户经理, 数据权限 本人) asks every endpoint it may use for officer's records:
+    lists and exports show none of them, and every URL naming one by id answers 404."""
+    loan = _officers_book(users)
+    from admin_app.data_scope import scope_rules
+    from admin_app.extensions import db
+
+    secrets = (SECRET_NAME, loan.loan_no, "机密担保人", "机密房产")
+    db.session.expunge_all()
+    owner, other = client_for("officer"), client_for("officer2")
+    assert SECRET_NAME in owner.get("/customers/").get_data(as_text=True)
+    problems = []
+    for rule, view, method, verb, http in _cases(app):
+        if not allowed(User(["officer"]), view.endpoint, verb):
+            continue
+        url = _url(rule)
+        by_id = bool(set(rule.arguments) - {"export_type"})
+        if method in ("details_view", "edit_view"):
+            shown = view.can_view_details if method == "details_view" else view.can_edit
+            if not shown or getattr(view, "model", None) not in scope_rules():
+                continue  # the screen has no such page, or its rows belong to nobody's book
+            url, by_id = url + "?id=1", True
+        if http == "POST":
+            if by_id:
+                r = other.post(url, data={"opinion": "x", "decision": "approve", "reason": "x"})
+                if r.status_code != 404:
+                    problems.append(f"POST {url}: {r.status_code}, expected 404")
+            continue
+        r = other.get(url)
+        body = r.get_data().decode("utf-8", "replace")
+        r.close()
+        # 404, or (待上传回执's upload page) back to the screen's own list with a message.
+        explained = r.status_code == 302 and r.location.split("?")[0].rstrip("/").endswith(view.url.rstrip("/"))
+        if by_id and r.status_code != 404 and not explained:
+            problems.append(f"GET {url}: {r.status_code}, expected 404")
+        leaked = [s for s in secrets if s in body]
+        if leaked:
+            problems.append(f"GET {url} shows {leaked}")
+    lookup = other.get("/loans/ajax/lookup/?name=customer&query=机").get_data(as_text=True)
+    if SECRET_NAME in lookup:
+        problems.append("AJAX lookup offers officer's customer")
+    assert not problems, "\n".join(problems)

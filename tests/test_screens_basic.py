@@ -43,9 +43,11 @@ def test_customer_list_in_chinese_with_search(client_for, db):
 def test_create_customer_with_several_bank_cards(client_for, db, users):
     card1, card2 = _valid_card("622202020011223344"), _valid_card("621700001001234567")
     data = customer_form(officer=str(users["officer"].id))
-    data.update({"bank_cards-0-bank_name": "工商银行", "bank_cards-0-account_name": "陈新客",
+    data.update({"bank_cards-0-bank_name": "工商银行", "bank_cards-0-branch": "海淀支行",
+                 "bank_cards-0-account_name": "陈新客",
                  "bank_cards-0-card_number": card1, "bank_cards-0-is_default": "y",
-                 "bank_cards-1-bank_name": "建设银行", "bank_cards-1-account_name": "陈新客",
+                 "bank_cards-1-bank_name": "建设银行", "bank_cards-1-branch": "中关村支行",
+                 "bank_cards-1-account_name": "陈新客",
                  "bank_cards-1-card_number": card2})
     r = client_for("officer").post("/customers/new/", data=data)
     assert r.status_code == 302, r.get_data(as_text=True)

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from models import Extension, Installment, Loan, RateChange
+from models import Extension, ExtensionApplication, Installment, Loan, RateChange
+from models.approval import WORKFLOWS
 from models.money import add_months
 from tests import book_factory as bf
 
@@ -121,20 +122,68 @@ def test_rate_change_without_csrf_is_refused(client_for, book, db):
     assert db.session.query(RateChange).count() == 0
 
 
-def test_extension_preview_then_confirm(client_for, book, db):
+def test_extension_is_an_application_that_takes_effect_on_the_final_approval(client_for, book, db, users):
+    """展期 through approval: preview → 提交展期申请 (nothing changes on the loan) → 展期风控审查
+    (risk_checker) → 展期风控审核 (risk_approver), which posts the extension."""
     loan = book["active"]
+    old_maturity = loan.maturity_date
     new_maturity = add_months(loan.maturity_date, 6)
     c = client_for("officer")
     data = {"new_maturity": new_maturity.isoformat(), "reason": "受市场影响回款延迟"}
     page = c.post(f"/contract_change/extension/{loan.id}/", data={**data, "preview": "1"}).get_data(as_text=True)
-    assert "展期预览" in page and "确认展期" in page
-    assert db.session.query(Extension).filter_by(loan_id=loan.id).count() == 0
+    assert "展期申请预览" in page and "提交展期申请" in page
     r = c.post(f"/contract_change/extension/{loan.id}/", data={**data, "confirm": "1"})
     assert r.status_code == 302 and f"/loan_detail/{loan.id}/" in r.location
     db.session.expire_all()
+    assert db.session.get(Loan, loan.id).maturity_date == old_maturity
+    assert db.session.query(Extension).filter_by(loan_id=loan.id).count() == 0
+    detail = c.get(f"/loan_detail/{loan.id}/").get_data(as_text=True)
+    assert "待展期风控审查" in detail and new_maturity.isoformat() in detail
+    # A second application while one waits: the page shows the waiting one instead of a form.
+    assert "已有展期申请待审批" in c.get(f"/contract_change/extension/{loan.id}/").get_data(as_text=True)
+
+    item = db.session.query(ExtensionApplication).filter_by(loan_id=loan.id).one()
+    for role, stage in (("risk_checker", "risk_check"), ("risk_approver", "risk_approve")):
+        endpoint = WORKFLOWS["extension"].stage(stage).endpoint
+        listed = client_for(role).get(f"/{endpoint}/").get_data(as_text=True)
+        assert loan.loan_no in listed
+        r = client_for(role).post(f"/{endpoint}/review/{item.id}/decide", {"decision": "approve", "opinion": "同意展期"})
+        assert r.status_code == 302
+        db.session.expire_all()
+        if stage == "risk_check":
+            assert db.session.get(Loan, loan.id).maturity_date == old_maturity
     loan = db.session.get(Loan, loan.id)
     assert loan.status == "extended" and loan.maturity_date == new_maturity
     assert db.session.query(Extension).filter_by(loan_id=loan.id).one().reason == "受市场影响回款延迟"
+    # 已展期贷款查询 shows both maturities.
+    listed = client_for("officer").get("/query_extended/").get_data(as_text=True)
+    assert "原到期日" in listed and "展期后到期日" in listed
+    row = listed.split(loan.loan_no, 1)[1].split("</tr>", 1)[0]
+    assert old_maturity.isoformat() in row and new_maturity.isoformat() in row
+
+
+def test_extension_is_refused_on_an_overdue_loan_unless_the_parameter_allows(client_for, book, db):
+    from admin_app import settings
+
+    loan = book["overdue"]
+    data = {"new_maturity": add_months(loan.maturity_date, 3).isoformat(), "reason": "资金周转困难", "confirm": "1"}
+    page = client_for("officer").post(f"/contract_change/extension/{loan.id}/", data=data).get_data(as_text=True)
+    assert "逾期贷款可申请展期" in page
+    assert db.session.query(ExtensionApplication).count() == 0
+    settings.set_value("extension.allow_overdue", "yes")
+    db.session.commit()
+    r = client_for("officer").post(f"/contract_change/extension/{loan.id}/", data=data)
+    assert r.status_code == 302
+    assert db.session.query(ExtensionApplication).filter_by(loan_id=loan.id).count() == 1
+
+
+def test_extension_is_refused_at_or_after_maturity(book, db, users):
+    from services import BusinessError, extension
+
+    loan = book["active"]
+    with pytest.raises(BusinessError, match="之前申请"):
+        extension.apply(loan.id, users["officer"], new_maturity=add_months(loan.maturity_date, 3),
+                        reason="到期后申请", as_of=loan.maturity_date)
 
 
 def test_extension_beyond_the_limit_is_refused_with_message(client_for, book, db):
@@ -143,6 +192,7 @@ def test_extension_beyond_the_limit_is_refused_with_message(client_for, book, db
         "new_maturity": (loan.maturity_date + timedelta(days=3650)).isoformat(), "reason": "x", "confirm": "1"})
     assert "展期期限超过规定" in r.get_data(as_text=True)
     assert db.session.query(Extension).filter_by(loan_id=loan.id).count() == 0
+    assert db.session.query(ExtensionApplication).count() == 0
 
 
 def test_export_contains_only_open_loans(client_for, book):

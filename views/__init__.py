@@ -3,6 +3,7 @@ import importlib
 
 # Menu order of SPEC §3, then 基础数据 and 系统管理.
 MODULES = (
+    "views.my_todo",
     "views.bank_cards",
     "views.contract_change",
     "views.inspection",

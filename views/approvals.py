@@ -62,6 +62,9 @@ def item_fields(workflow_key: str, item) -> list[tuple[str, str]]:
                 ("冲抵罚息 / 利息 / 本金(元)", f"{money(rep.penalty_part)} / {money(rep.interest_part)} / "
                                           f"{money(rep.principal_part)}"),
                 ("冲正原因", item.reason)]
+    elif workflow_key == "extension":
+        body = [("原到期日", str(item.old_maturity_date)), ("申请展期至", str(item.new_maturity_date)),
+                ("展期原因", item.reason)]
     else:
         body = [("核销本金(元)", money(item.principal_amount)),
                 ("核销利息(元)", money(item.interest_amount)),
@@ -124,6 +127,13 @@ ITEM_SCREENS = {
         formatters={"from_class": _class_formatter("from_class"), "to_class": _class_formatter("to_class"),
                     "suggested_class": _class_formatter("suggested_class"),
                     "reason": lambda v, c, m, n: (m.reason or "")[:40]}),
+    "extension": ItemScreen(
+        columns=("loan.loan_no", "loan.customer_name", "loan.product.name", "old_maturity_date",
+                 "new_maturity_date", "reason", "proposer", "submitted_at", "review_stage"),
+        labels={"old_maturity_date": "原到期日", "new_maturity_date": "申请展期至", "reason": "展期原因"},
+        search_fields=(customer_name_field(), loan_no_field()),
+        sortable=("new_maturity_date", "submitted_at"),
+        formatters={"reason": lambda v, c, m, n: (m.reason or "")[:40]}),
     "writeoff": ItemScreen(
         columns=("loan.loan_no", "loan.customer_name", "loan.product.name", "principal_amount",
                  "interest_amount", "reason", "proposer", "submitted_at", "review_stage"),
@@ -143,6 +153,19 @@ ITEM_SCREENS["reversal"] = ItemScreen(
                 "repayment.amount": lambda v, c, m, n: money(m.repayment.amount)})
 
 SCOPES = {"waiting": "待本环节审核", "handled": "本人已处理"}
+DEFAULT_SCOPE = "waiting"  # a stage screen opens on the items waiting at it
+
+
+class ScopeField(SearchField):
+    """范围: absent from the query string means 「待本环节审核」; the empty choice (全部)
+    lists every item that has reached this stage."""
+
+    def value(self) -> str:
+        raw = request.args.get(self.arg)
+        return DEFAULT_SCOPE if raw is None else raw.strip()
+
+    def clause(self, raw: str):
+        return true()  # read by StageScreen.base_filters; narrows nothing itself
 
 
 class StageScreen(ScreenView):
@@ -154,24 +177,48 @@ class StageScreen(ScreenView):
     can_view_details = False
     column_default_sort = ("id", False)
     verbs = {"review": "view", "decide": "approve", "attachment": "download"}
-    row_links = (RowLink("审核", ".review", lambda row: {"item_id": row.id}),)
+
+    @property
+    def row_links(self):
+        waiting = self._waiting_here
+        return (RowLink("审核", ".review", lambda row: {"item_id": row.id}, verb="approve", when=waiting),
+                RowLink("查看", ".review", lambda row: {"item_id": row.id},
+                        when=lambda row: not (waiting(row) and self.allowed("approve"))))
+
+    def _waiting_here(self, item) -> bool:
+        return item.review_status == "pending" and item.review_stage == self.stage.key
 
     def base_joins(self) -> tuple:
         return (self.model.loan,)
 
-    def _handled_ids(self):
-        return select(ApprovalStep.item_id).where(
+    def _handled_ids(self, mine: bool = True):
+        stmt = select(ApprovalStep.item_id).where(
             ApprovalStep.workflow == self.workflow.key, ApprovalStep.stage == self.stage.key,
-            ApprovalStep.actor_id == current_user.id, ApprovalStep.decision.in_(approvals.DECIDING))
+            ApprovalStep.decision.in_(approvals.DECIDING))
+        return stmt.where(ApprovalStep.actor_id == current_user.id) if mine else stmt
+
+    def _waiting_clause(self):
+        return (self.model.review_status == "pending") & (self.model.review_stage == self.stage.key)
 
     def base_filters(self) -> list:
-        waiting = (self.model.review_status == "pending") & (self.model.review_stage == self.stage.key)
-        scope = request.args.get("q_scope", "")
+        scope = request.args.get("q_scope")
+        scope = DEFAULT_SCOPE if scope is None else scope.strip()
         if scope == "handled":
             return [self.model.id.in_(self._handled_ids())]
         if scope == "waiting":
-            return [waiting]
-        return [waiting | self.model.id.in_(self._handled_ids())]
+            return [self._waiting_clause()]
+        # 全部: every item that has reached this stage (waiting here or decided here).
+        return [self._waiting_clause() | self.model.id.in_(self._handled_ids(mine=False))]
+
+    def next_waiting(self, after_id: int):
+        """The next item waiting at this stage that the user may decide, oldest first."""
+        stmt = (select(self.model).where(self._waiting_clause(), self.model.id != after_id,
+                                         self.model.proposer_id != current_user.id)
+                .order_by(self.model.id).limit(20))
+        for item in db.session.execute(stmt).unique().scalars():
+            if approvals.decision_refusal(self.workflow, item, current_user) is None:
+                return item
+        return None
 
     def _item(self, item_id: int):
         item = db.session.execute(select(self.model).where(self.model.id == item_id)).unique() \
@@ -185,7 +232,9 @@ class StageScreen(ScreenView):
         item = self._item(item_id)
         refusal = approvals.decision_refusal(self.workflow, item, current_user)
         can_decide = self.allowed("approve") and refusal is None
-        waiting_here = item.review_status == "pending" and item.review_stage == self.stage.key
+        waiting_here = self._waiting_here(item)
+        if approvals.not_reached(self.workflow, item, self.stage.key):
+            refusal, waiting_here = approvals.NOT_REACHED, True
         return self.render("review/item.html", item=item, wf=self.workflow, stage=self.stage,
                            fields=item_fields(self.workflow.key, item),
                            trail=trail_rows(self.workflow.key, item.id),
@@ -212,7 +261,11 @@ class StageScreen(ScreenView):
             flash(str(exc), "error")
             return redirect(back)
         flash(f"已{'通过' if decision == 'approve' else '驳回'}该{self.workflow.label}事项。", "success")
-        return redirect(url_for(".index_view"))
+        nxt = self.next_waiting(item_id)
+        if nxt is not None:
+            return redirect(url_for(".review", item_id=nxt.id))
+        flash("本环节已没有待审核事项。", "info")
+        return redirect(url_for(".index_view", q_scope=DEFAULT_SCOPE))
 
     def _attachment_url(self, item) -> str | None:
         if getattr(item, "attachment_path", None) or getattr(item, "evidence_path", None):
@@ -239,13 +292,12 @@ def send_item_file(item):
 
 def stage_screen_class(wf: Workflow, stage: Stage) -> type[StageScreen]:
     spec = ITEM_SCREENS[wf.key]
-    scope = SearchField("scope", "范围", wf.model.id, mode="choice", choices=SCOPES)
-    # The scope is read by base_filters; its own clause must not narrow anything further.
-    scope.clause = lambda raw: true()  # type: ignore[method-assign]
+    scope = ScopeField("scope", "范围", wf.model.id, mode="choice", choices=SCOPES)
     return type(f"{wf.model_name}{''.join(p.title() for p in stage.key.split('_'))}Screen",
                 (StageScreen,), {
                     "workflow": wf, "stage": stage,
-                    "column_list": spec.columns,
+                    # 审批状态 first: what a reviewer scans for.
+                    "column_list": ("review_stage",) + tuple(c for c in spec.columns if c != "review_stage"),
                     "key_columns": ("review_stage", "submitted_at", "proposer"),
                     "column_labels": {**COMMON_LABELS, **spec.labels},
                     "column_sortable_list": spec.sortable,

@@ -1,9 +1,26 @@
-"""客户银行卡账户管理: several cards per customer, edit, bulk delete, masked numbers."""
-from admin_app.form_validators import card_number
+"""客户银行卡账户管理: several cards per customer, edit, bulk delete, masked numbers.
+The card rules (number format per customer kind, 账户名, 开户行, one number once, one
+default) are services.bank_cards; the customer form's inline cards follow the same rules."""
+from sqlalchemy import false
+
 from admin_app.import_screen import ImportMixin
 from admin_app.screens import ScreenView, SearchField
 from models import BankCard, Customer
+from services import bank_cards
 from views.common import customer_ref
+
+
+def card_search(column, raw: str):
+    """The full number, or its last four digits; nothing else (a prefix search would let
+    anyone read a masked number back one digit at a time)."""
+    digits = raw.replace(" ", "")
+    if not digits.isdigit():
+        return false()
+    if len(digits) == 4:
+        return column.like("%" + digits)
+    if len(digits) >= 8:
+        return column == digits
+    return false()
 
 
 class BankCardView(ImportMixin, ScreenView):
@@ -23,19 +40,42 @@ class BankCardView(ImportMixin, ScreenView):
     form_ajax_refs = {"customer": customer_ref()}
     form_args = {
         "customer": {"label": "客户"},
-        "card_number": {"validators": [card_number]},
+        "bank_name": {"label": "开户银行"},
+        "branch": {"label": "开户行(支行)", "description": "必填,如:中国工商银行北京朝阳支行"},
+        "account_name": {"label": "账户名", "description": "须与客户本人姓名或企业名称一致"},
+        "card_number": {"label": "银行卡号 / 对公账号",
+                        "description": "个人卡12-19位(银联及国际卡校验 Luhn);对公账户8-30位数字"},
     }
     search_fields = (
-        SearchField("customer", "客户名称", Customer.name, join=(BankCard.customer,)),
-        SearchField("card", "银行卡号", BankCard.card_number),
+        SearchField("customer", "客户名称", Customer.name, mode="contains", join=(BankCard.customer,)),
+        SearchField("card", "银行卡号(完整卡号或后四位)", BankCard.card_number, mode="custom",
+                    build=card_search),
     )
 
+    def validate_form(self, form):
+        ok = super().validate_form(form)
+        if not ok or not hasattr(form, "card_number"):
+            return ok
+        form.card_number.data = bank_cards.normalise_number(form.card_number.data)
+        editing = request_card_id()
+        errors = bank_cards.card_errors(form.customer.data, card_number=form.card_number.data,
+                                        account_name=form.account_name.data, bank_name=form.bank_name.data,
+                                        branch=form.branch.data, card_id=editing)
+        for name, message in errors.items():
+            getattr(form, name).errors = list(getattr(form, name).errors) + [message]
+        return not errors
+
     def on_model_change(self, form, model, is_created):
-        # One default card per customer: setting a new default clears the others.
+        # One default card per customer: setting a new default clears the others first.
         if model.is_default:
-            self.session.query(BankCard).filter(BankCard.customer_id == model.customer_id,
-                                                BankCard.id != (model.id or 0)) \
-                .update({"is_default": False}, synchronize_session=False)
+            bank_cards.clear_other_defaults(model.customer.id, model.id)
+
+
+def request_card_id() -> int | None:
+    from flask import request
+
+    raw = request.args.get("id", "")
+    return int(raw) if raw.isdigit() else None
 
 
 def register(admin) -> None:

@@ -3,18 +3,18 @@ loans (opened through the money engine, never edited) and credit lines. What han
 (collateral, guarantors, repayments) is views.loan_records."""
 from decimal import Decimal
 
-from flask import flash
+from flask import flash, request
 from flask_login import current_user
 from wtforms import DecimalField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
-from admin_app.form_validators import NumberPattern, ResidentOrCreditCode, card_number, phone
+from admin_app.form_validators import NumberPattern, ResidentOrCreditCode, phone
 from admin_app.import_screen import ImportMixin
 from admin_app.screens import DeleteGuard, ScreenView, SearchField
 from models.ledger import GRACE_MODES, RULES, SETTLE_MODES
 from models import BankCard, CreditLine, Customer, Loan, LoanProduct, Warning
 from models.enums import CUSTOMER_TYPES, LOAN_STATUSES, REPAYMENT_METHODS
-from services import BusinessError
+from services import BusinessError, bank_cards
 from services.limits import ceiling_note, ceiling_refusal, product_annual_rate, single_loan_limit
 from views.common import OFFICER_ONLY, LoanListView, PrefixAjaxLoader, customer_ref, officer_ref, register_screens
 
@@ -46,9 +46,9 @@ class CustomerView(ImportMixin, ScreenView):
         "form_label": "银行卡",
         "column_labels": {"bank_name": "开户银行", "branch": "开户支行", "account_name": "账户名",
                           "card_number": "银行卡号", "is_default": "默认卡"},
-        "form_args": {"card_number": {"validators": [card_number]}},
     }),)
-    search_fields = (SearchField("name", "客户名称", Customer.name),
+    search_fields = (SearchField("name", "客户名称", Customer.name, mode="contains"),
+                     SearchField("contact", "联系人", Customer.contact_person, mode="contains"),
                      SearchField("id_number", "证件号码", Customer.id_number),
                      SearchField("phone", "联系电话", Customer.phone))
     delete_guards = (
@@ -64,13 +64,44 @@ class CustomerView(ImportMixin, ScreenView):
                 and not (form.contact_person.data or "").strip():
             form.contact_person.errors = list(form.contact_person.errors) + ["企业客户必须填写联系人"]
             return False
+        return ok and self._cards_valid(form)
+
+    def _cards_valid(self, form) -> bool:
+        """The inline cards follow services.bank_cards' rules, as on the card screen."""
+        if not hasattr(form, "bank_cards"):
+            return True
+        edited = request.args.get("id", "")
+        owner = Customer(kind=form.kind.data, name=(form.name.data or "").strip(),
+                         id=int(edited) if edited.isdigit() else None)
+        ok, seen = True, []
+        for entry in form.bank_cards.entries:
+            if getattr(entry, "should_delete", lambda: False)():
+                continue
+            card = entry.form
+            card.card_number.data = bank_cards.normalise_number(card.card_number.data)
+            card_id = card.id.data if hasattr(card, "id") and str(card.id.data or "").isdigit() else None
+            errors = bank_cards.card_errors(owner, card_number=card.card_number.data,
+                                            account_name=card.account_name.data, bank_name=card.bank_name.data,
+                                            branch=card.branch.data, card_id=int(card_id) if card_id else None,
+                                            other_numbers=seen)
+            seen.append(card.card_number.data)
+            for name, message in errors.items():
+                if hasattr(card, name):
+                    getattr(card, name).errors = list(getattr(card, name).errors) + [message]
+                    ok = False
         return ok
 
     def on_model_change(self, form, model, is_created):
-        # One default card per customer.
+        # One default card per customer (the last ticked), the old default cleared first.
         defaults = [c for c in model.bank_cards if c.is_default]
         for card in defaults[:-1]:
             card.is_default = False
+        if defaults and model.id is not None:
+            bank_cards.clear_other_defaults(model.id, defaults[-1].id)
+        # A customer an officer adds is theirs unless another 客户经理 is chosen.
+        if is_created and model.officer_id is None and model.officer is None \
+                and "officer" in current_user.roles:
+            model.officer_id = current_user.id
         # Loans keep a copy of the borrower's name for searching.
         if not is_created and model.name:
             self.session.query(Loan).filter(Loan.customer_id == model.id, Loan.customer_name != model.name) \
@@ -234,7 +265,7 @@ class CreditLineView(ImportMixin, DateRangeMixin, ScreenView):
     form_columns = ("customer", "amount", "start_date", "expiry_date")
     form_ajax_refs = {"customer": customer_ref()}
     form_args = {"customer": {"label": "客户"}, "amount": {"validators": [POSITIVE]}}
-    search_fields = (SearchField("customer", "客户名称", Customer.name, join=(CreditLine.customer,)),
+    search_fields = (SearchField("customer", "客户名称", Customer.name, mode="contains", join=(CreditLine.customer,)),
                      SearchField("phone", "联系电话", Customer.phone, join=(CreditLine.customer,)))
     delete_guards = (DeleteGuard(Warning, "credit_line_id", "该授信有预警记录"),)
 

@@ -5,7 +5,7 @@ Loan-side lists (还款催收 by loan, 担保人催收 by guarantor) share the �
 live in services.collection; the views turn BusinessError into a flash message."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import abort, flash, redirect, request
 from flask_admin import expose
@@ -26,7 +26,8 @@ from services import collection as collection_service
 from services.uploads import send_stored
 from views.collection_base import (CATEGORY, LABELS, CollectionRecordView, back_url, money_formatters, owed_cell,
                                    owed_export, render_page, to_the_minute)
-from views.common import LOAN_LABELS, LoanListView, customer_name_field, loan_no_field, register_screens
+from views.common import (LOAN_LABELS, LoanListView, customer_name_field, date_range_fields, loan_no_field,
+                          register_screens, staff_choices)
 
 
 # ---- forms -------------------------------------------------------------------------------
@@ -60,7 +61,47 @@ class CollectPagesMixin:
     """催收 and 催收历史记录 pages for a row of the list (a loan, or a guarantor). A row
     outside the list (e.g. a loan no longer overdue) is not found, as with get_one."""
 
-    verbs = {"collect": "collect", "history": "view"}
+    verbs = {"collect": "collect", "history": "view", "notice": "collect", "notice_print": "collect"}
+
+    def _notice_context(self, loan, guarantor) -> dict:
+        from admin_app import settings
+        from services import notice
+
+        as_of = date.today()
+        lines = notice.figures(loan, as_of)
+        return {"loan": loan, "guarantor": guarantor, "as_of": as_of, "lines": lines,
+                "due_now": dict(lines)["截至当日应还合计"], "company": settings.get_text("company.name"),
+                "addressee": guarantor.name if guarantor is not None else loan.customer_name}
+
+    @expose("/notice/<int:id>", methods=("GET", "POST"))
+    def notice(self, id):
+        """打印催收通知书: the figures, then 生成 (records a 信函 collection) and the print page."""
+        from services import notice
+
+        loan, guarantor = self.scope(self._row_or_404(id))
+        return_url = back_url(self.get_url(".index_view"))
+        if request.method == "POST":
+            try:
+                record = notice.print_notice(loan, guarantor, current_user)
+                db.session.commit()
+            except BusinessError as err:
+                db.session.rollback()
+                flash(str(err), "error")
+                return redirect(return_url)
+            return redirect(self.get_url(".notice_print", id=id, record_id=record.id))
+        return render_page(self, "collection/notice_confirm.html", row_id=id, return_url=return_url,
+                           **self._notice_context(loan, guarantor))
+
+    @expose("/notice/<int:id>/<int:record_id>")
+    def notice_print(self, id, record_id):
+        """The print-ready notice (one A4 page) of a recorded 信函 collection."""
+        loan, guarantor = self.scope(self._row_or_404(id))
+        record = db.session.get(Collection, record_id)
+        if record is None or record.loan_id != loan.id or record.method != "letter" \
+                or record.guarantor_id != (guarantor.id if guarantor is not None else None):
+            abort(404)
+        return self.render("collection/notice_print.html", record=record,
+                           back_url=self.get_url(".index_view"), **self._notice_context(loan, guarantor))
 
     def scope(self, row) -> tuple[Loan, Guarantor | None]:
         """The loan and (for guarantor rows) the guarantor a row stands for."""
@@ -140,6 +181,7 @@ class OverdueCollectionView(CollectPagesMixin, LoanListView):
     search_fields = (customer_name_field(), loan_no_field(), collectible_status_field(Loan.status))
     row_links = (
         RowLink("催收", ".collect", lambda loan: {"id": loan.id}, verb="collect"),
+        RowLink("打印催收通知书", ".notice", lambda loan: {"id": loan.id}, verb="collect"),
         RowLink("催收历史记录", ".history", lambda loan: {"id": loan.id}),
         loan_detail_link(lambda loan: loan.id),
     )
@@ -168,10 +210,12 @@ class GuarantorCollectionView(CollectPagesMixin, ScreenView):
     column_formatters = dict(money_formatters("guaranteed_amount", "loan.outstanding_principal"), owed=owed_cell)
     column_formatters_export = {"owed": owed_export}
     search_fields = (customer_name_field(join=(Guarantor.loan,)), loan_no_field(join=(Guarantor.loan,)),
-                     collectible_status_field(Loan.status, join=(Guarantor.loan,)))
+                     collectible_status_field(Loan.status, join=(Guarantor.loan,)),
+                     SearchField("guarantor", "担保人名称", Guarantor.name, mode="contains"))
     row_links = (
         RowLink("借款信息", ".loan_info", lambda g: {"id": g.id}),
         RowLink("催收", ".collect", lambda g: {"id": g.id}, verb="collect"),
+        RowLink("打印催收通知书", ".notice", lambda g: {"id": g.id}, verb="collect"),
         RowLink("催收历史记录", ".history", lambda g: {"id": g.id}),
         loan_detail_link(lambda g: g.loan_id),
     )
@@ -205,7 +249,13 @@ class CollectionQueryView(CollectionRecordView):
     key_columns = ("status", "next_follow_up", "result", "promised_date", "promised_amount")
     column_formatters_export = {"contacted_at": to_the_minute}
     search_fields = (CollectionRecordView.customer_field(),
-                     loan_no_field(Loan.loan_no, join=(Collection.loan,)))
+                     loan_no_field(Loan.loan_no, join=(Collection.loan,)),
+                     SearchField("collection_no", "催收编号", Collection.collection_no, mode="contains"),
+                     SearchField("status", "状态", Collection.status, mode="choice", choices=COLLECTION_STATUSES),
+                     SearchField("method", "催收方式", Collection.method, mode="choice", choices=COLLECTION_METHODS),
+                     SearchField("collector", "催收人", Collection.collector_id, mode="choice",
+                                 choices=staff_choices, coerce=int),
+                     *date_range_fields("follow", "下次跟进", Collection.next_follow_up))
     row_links = (
         RowLink("跟进", ".follow_up_view", lambda c: {"id": c.id}, verb="follow_up"),
         RowLink("下载回执", ".download", lambda c: {"id": c.id}, verb="download",

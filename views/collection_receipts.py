@@ -28,7 +28,7 @@ class ReceiptWaitingView(CollectionRecordView):
                    "method", "contacted_at", "content", "collector")
     key_columns = ("collection_no", "method", "contacted_at")
     search_fields = (CollectionRecordView.customer_field(),
-                     SearchField("collection_no", "催收编号", Collection.collection_no))
+                     SearchField("collection_no", "催收编号", Collection.collection_no, mode="contains"))
     row_links = (
         RowLink("上传回执", ".upload", lambda c: {"id": c.id}, verb="upload"),
         loan_detail_link(),
@@ -39,7 +39,7 @@ class ReceiptWaitingView(CollectionRecordView):
 
     @expose("/upload/<int:id>", methods=("GET", "POST"))
     def upload(self, id):
-        record = self.get_one(id)
+        record = self.find_one(id)
         return_url = back_url(self.get_url(".index_view"))
         if record is None:
             flash("该催收记录不在待上传回执列表中(可能已上传回执)。", "info")

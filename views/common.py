@@ -37,11 +37,47 @@ def product_choices() -> dict:
 
 
 def customer_name_field(column=Loan.customer_name, join=()) -> SearchField:
-    return SearchField("customer", "客户名称", column, join=join)
+    # Names and numbers match anywhere in the text (「华信」 finds 「重庆华信包装材料有限公司」).
+    return SearchField("customer", "客户名称", column, mode="contains", join=join)
 
 
 def loan_no_field(column=Loan.loan_no, join=()) -> SearchField:
-    return SearchField("loan_no", "贷款编号", column, join=join)
+    return SearchField("loan_no", "贷款编号", column, mode="contains", join=join)
+
+
+def officer_choices() -> dict:
+    return dict(db.session.execute(select(User.id, User.label_sql(User))
+                                   .where(User.roles_csv.like("%officer%")).order_by(User.id)).all())
+
+
+def staff_choices() -> dict:
+    """Everyone who may record a collection (催收人)."""
+    return dict(db.session.execute(select(User.id, User.label_sql(User)).where(or_(
+        User.roles_csv.like("%officer%"), User.roles_csv.like("%collector%"), User.roles_csv.like("%admin%")))
+        .order_by(User.id)).all())
+
+
+def date_bound(op: str):
+    """A search field's clause for one end of a date range (YYYY-MM-DD); a malformed date
+    matches nothing rather than everything."""
+    from datetime import date
+
+    from sqlalchemy import false
+
+    def build(column, raw: str):
+        try:
+            day = date.fromisoformat(raw.strip())
+        except ValueError:
+            return false()
+        return column >= day if op == ">=" else column <= day
+    return build
+
+
+def date_range_fields(name: str, label: str, column, join=()) -> tuple[SearchField, SearchField]:
+    return (SearchField(f"{name}_from", f"{label}起(YYYY-MM-DD)", column, mode="custom", build=date_bound(">="),
+                        join=join),
+            SearchField(f"{name}_to", f"{label}止(YYYY-MM-DD)", column, mode="custom", build=date_bound("<="),
+                        join=join))
 
 
 def product_field(column=Loan.product_id, join=()) -> SearchField:

@@ -97,7 +97,7 @@ class ContractChangeView(LoanListView):
         return list(db.session.execute(select(Installment).where(Installment.loan_id == loan.id)
                                        .order_by(Installment.period)).scalars())
 
-    def _preview_or_post(self, loan, form, template, preview, post, done_message, title):
+    def _preview_or_post(self, loan, form, template, preview, post, done_message, title, **extra):
         """Shared flow of both changes: GET or 返回修改 shows the form; a valid POST shows
         the preview; a valid POST with 确认 posts the change."""
         if request.method == "POST" and "back" not in request.form and form.validate_on_submit():
@@ -112,12 +112,12 @@ class ContractChangeView(LoanListView):
                 lines = compare_schedules(schedule, rows)
                 return self.render(f"contract/{template}_preview.html", loan=loan, form=form,
                                    lines=lines, totals=schedule_totals(lines), title=title,
-                                   annual=annual_rates(loan, schedule, rows), rules=RULES)
+                                   annual=annual_rates(loan, schedule, rows), rules=RULES, **extra)
             except BusinessError as err:
                 db.session.rollback()
                 flash(str(err), "error")
         return self.render(f"contract/{template}_form.html", loan=loan, form=form, title=title,
-                           return_url=url_for(".index_view"), rules=RULES)
+                           return_url=url_for(".index_view"), rules=RULES, **extra)
 
     @expose("/rate/<int:loan_id>/", methods=("GET", "POST"))
     def rate_change(self, loan_id: int):
@@ -139,17 +139,38 @@ class ContractChangeView(LoanListView):
 
     @expose("/extension/<int:loan_id>/", methods=("GET", "POST"))
     def extension(self, loan_id: int):
-        from services.loans import extend_loan, preview_extension
+        """展期申请: form → preview of the new schedule → 提交申请 (services.extension); the
+        extension takes effect only on 展期风控审核's approval. A rejected application is
+        amended and resubmitted here; one still waiting is shown instead of the form."""
+        from services import approvals, extension
+        from services.loans import preview_extension
 
         loan = self._open_loan_or_404(loan_id)
+        pending = extension.open_application(loan.id)
+        if pending is not None and pending.review_status == "pending":
+            return self.render("contract/extension_pending.html", loan=loan, item=pending,
+                               stage=approvals.stage_label(approvals.workflow("extension"), pending),
+                               return_url=url_for(".index_view"))
         form = ExtensionForm()
+        if request.method == "GET" and pending is not None:
+            form.new_maturity.data, form.reason.data = pending.new_maturity_date, pending.reason
         data = form.data
+
+        def post():
+            if pending is not None:
+                approvals.resubmit("extension", pending.id, current_user,
+                                   new_maturity_date=data["new_maturity"], reason=data["reason"])
+            else:
+                extension.apply(loan.id, current_user, new_maturity=data["new_maturity"], reason=data["reason"])
+
         return self._preview_or_post(
             loan, form, "extension",
-            preview=lambda: preview_extension(loan, data["new_maturity"]),
-            post=lambda: extend_loan(loan, data["new_maturity"], data["reason"].strip(), current_user),
-            done_message=f"贷款 {loan.loan_no} 已展期至 {data['new_maturity']},未还本金已重新安排。",
-            title="展期")
+            preview=lambda: (extension.check(loan, data["new_maturity"], data["reason"]),
+                             preview_extension(loan, data["new_maturity"]))[1],
+            post=post,
+            done_message=f"贷款 {loan.loan_no} 的展期申请(新到期日 {data['new_maturity']})已提交至展期风控审查,"
+                         "经展期风控审核通过后生效。",
+            title="展期申请", rejected=pending)
 
     @expose("/rate_history/<int:loan_id>/")
     def rate_history(self, loan_id: int):
@@ -164,4 +185,7 @@ class ContractChangeView(LoanListView):
 
 
 def register(admin) -> None:
+    from views.approvals import register_stages
+
     admin.add_view(ContractChangeView(Loan, db, name="合同变更", endpoint="contract_change"))
+    register_stages(admin, "extension")

@@ -1,4 +1,4 @@
-"""首页: each user's to-do counts at the stages they may act on, and portfolio pictures
+"""首页: each user's 我的待办 cards (views.my_todo, services.todos) and portfolio pictures
 (loans and balance by status, by five-level class, overdue aging) drawn as inline SVG."""
 from decimal import Decimal
 
@@ -8,46 +8,12 @@ from flask_login import current_user
 from sqlalchemy import case, func, select
 
 from admin_app.extensions import db
-from admin_app.permissions import allowed
-from models import Collection, Loan
-from models.approval import WORKFLOWS
+from models import Loan
 from models.enums import FIVE_CLASSES, LOAN_STATUSES, OPEN_LOAN_STATUSES
 from models.money import ZERO, money
 
 AGING_BUCKETS = (("1-30天", 1, 30), ("31-90天", 31, 90), ("91-180天", 91, 180),
                  ("181-360天", 181, 360), ("360天以上", 361, None))
-
-
-# Where a proposer finds their own items of each workflow.
-PROPOSER_SCREENS = {"inspection": "inspection_loans", "classification": "classification_manage",
-                    "writeoff": "writeoff_apply"}
-
-
-def todo_items(user) -> list[dict]:
-    """Items waiting at a stage `user` may act on (not their own proposals), plus their
-    own rejected proposals waiting for amendment, and receipts to upload."""
-    items = []
-    for wf in WORKFLOWS.values():
-        model = wf.model
-        for stage in wf.stages:
-            if stage.role not in user.roles:
-                continue
-            n = db.session.execute(
-                select(func.count()).select_from(model).where(
-                    model.review_status == "pending", model.review_stage == stage.key,
-                    model.proposer_id != user.id)).scalar()
-            items.append({"label": stage.name, "count": n, "url": url_for(f"{stage.endpoint}.index_view")})
-        for status, label in (("rejected", "被驳回待修改"), ("draft", "待提交")):
-            n = db.session.execute(select(func.count()).select_from(model).where(
-                model.review_status == status, model.proposer_id == user.id)).scalar()
-            if n:
-                items.append({"label": f"{wf.label}{label}", "count": n,
-                              "url": url_for(f"{PROPOSER_SCREENS[wf.key]}.index_view")})
-    if allowed(user, "receipt_borrower", "upload"):
-        n = db.session.execute(select(func.count()).select_from(Collection).where(
-            Collection.needs_receipt.is_(True), Collection.has_receipt.is_(False))).scalar()
-        items.append({"label": "待上传催收回执", "count": n, "url": url_for("receipt_borrower.index_view")})
-    return items
 
 
 def _add(rows: dict, key, n: int, balance: Decimal) -> None:
@@ -92,4 +58,6 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self):
+        from views.my_todo import todo_items
+
         return self.render("home/index.html", todos=todo_items(current_user), book=portfolio())

@@ -11,7 +11,8 @@ from sqlalchemy.orm import joinedload, noload
 
 from admin_app.extensions import db
 from admin_app.screens import PageView
-from models import (ApprovalStep, ClassificationChange, Collateral, Collection, Extension, Guarantor,
+from models import (ApprovalStep, ClassificationChange, Collateral, Collection, Extension,
+                    ExtensionApplication, Guarantor,
                     Inspection, Installment, Interview, Loan, RateChange, Repayment, WriteOff)
 from models.approval import WORKFLOWS
 from models.enums import (COLLATERAL_KINDS, COLLECTION_METHODS, COLLECTION_STATUSES,
@@ -51,6 +52,7 @@ SECTIONS = {
     "collections": _rows(Collection, Collection.contacted_at.desc(), Collection.id.desc(),
                          options=(joinedload(Collection.guarantor).noload(Guarantor.loan),)),
     "write_offs": _rows(WriteOff, WriteOff.id.desc()),
+    "extension_applications": _rows(ExtensionApplication, ExtensionApplication.id.desc()),
 }
 
 
@@ -72,7 +74,7 @@ TABS = [
     Tab("schedule", "还款计划", ("installments",)),
     Tab("repayments", "还款记录", ("repayments",)),
     Tab("rate_changes", "利率调整", ("rate_changes",)),
-    Tab("extensions", "展期", ("extensions",)),
+    Tab("extensions", "展期", ("extensions", "extension_applications")),
     Tab("collections", "催收", ("collections",)),
     Tab("inspections", "检查", ("inspections", "interviews")),
     Tab("approvals", "审批", ("classifications", "write_offs", "approvals")),

@@ -24,8 +24,8 @@ NON_NEGATIVE = NumberRange(min=Decimal("0"), message="金额不能为负数")
 
 def loan_fields(join_via):
     """客户名称 / 贷款编号 search fields for screens whose rows belong to a loan."""
-    return (SearchField("customer", "客户名称", Loan.customer_name, join=(join_via,)),
-            SearchField("loan_no", "贷款编号", Loan.loan_no, join=(join_via,)))
+    return (SearchField("customer", "客户名称", Loan.customer_name, mode="contains", join=(join_via,)),
+            SearchField("loan_no", "贷款编号", Loan.loan_no, mode="contains", join=(join_via,)))
 
 
 LOAN_LABELS = {"loan": "贷款", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称"}
@@ -80,7 +80,7 @@ class GuarantorView(ImportMixin, LoanChildView):
     form_args = loan_form_args(id_number={"validators": [ResidentOrCreditCode()]},
                                phone={"validators": [phone]},
                                guaranteed_amount={"validators": [NON_NEGATIVE]})
-    search_fields = loan_fields(Guarantor.loan) + (SearchField("name", "担保人名称", Guarantor.name),)
+    search_fields = loan_fields(Guarantor.loan) + (SearchField("name", "担保人名称", Guarantor.name, mode="contains"),)
     delete_guards = (DeleteGuard(Collection, "guarantor_id", "该担保人已有催收记录"),)
 
 

@@ -1,10 +1,13 @@
 """贷后业务查询: the four loan lists by status, each with the seed search fields, export of
 exactly the filtered rows and 贷款详情. Declared from one table, not four copies."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import undefer
 
 from admin_app.extensions import db
 from models import Loan
-from views.common import LoanListView
+from admin_app.screens import SearchField
+from views.common import LoanListView, date_range_fields, five_class_field, officer_choices
 
 CATEGORY = "贷后业务查询"
 BASE_COLUMNS = ("loan_no", "customer_name", "product.name", "principal", "rate", "term_months",
@@ -19,6 +22,8 @@ class LoanQuery:
     columns: tuple[str, ...]
     sortable: tuple[str, ...] = ()
     key: tuple[str, ...] = ()  # what the screen is for: kept in view next to the loan
+    labels: dict = field(default_factory=dict)
+    undefer: tuple[str, ...] = ()  # deferred columns this screen shows
 
 
 QUERIES = (
@@ -26,8 +31,11 @@ QUERIES = (
               BASE_COLUMNS + ("outstanding_principal", "five_class", "next_inspection_date"),
               key=("outstanding_principal", "five_class", "next_inspection_date")),
     LoanQuery("query_extended", "已展期贷款查询", "extended",
-              BASE_COLUMNS + ("outstanding_principal", "five_class", "days_overdue"),
-              key=("outstanding_principal", "days_overdue", "five_class")),
+              BASE_COLUMNS[:7] + ("original_maturity_date", "maturity_date") + BASE_COLUMNS[8:]
+              + ("outstanding_principal", "five_class", "days_overdue"),
+              key=("outstanding_principal", "days_overdue", "five_class"),
+              labels={"original_maturity_date": "原到期日", "maturity_date": "展期后到期日"},
+              undefer=("original_maturity_date",)),
     LoanQuery("query_overdue", "逾期贷款查询", "overdue",
               BASE_COLUMNS + ("outstanding_principal", "days_overdue", "overdue_principal",
                               "overdue_interest", "penalty_interest", "five_class"),
@@ -40,6 +48,20 @@ QUERIES = (
 class LoanQueryView(LoanListView):
     """One 贷后业务查询 screen; `statuses` and columns come from its LoanQuery."""
 
+    search_fields = LoanListView.search_fields + (
+        five_class_field(),
+        SearchField("officer", "客户经理", Loan.officer_id, mode="choice", choices=officer_choices, coerce=int),
+        *date_range_fields("start", "放款日期", Loan.start_date),
+    )
+
+    undefer_columns: tuple[str, ...] = ()
+
+    def get_query(self):
+        query = super().get_query()
+        if self.undefer_columns:
+            query = query.options(*[undefer(getattr(Loan, name)) for name in self.undefer_columns])
+        return query
+
 
 def query_view(q: LoanQuery) -> type[LoanQueryView]:
     return type(f"LoanQuery_{q.status}", (LoanQueryView,), {
@@ -48,6 +70,8 @@ def query_view(q: LoanQuery) -> type[LoanQueryView]:
         "key_columns": q.key,
         "column_export_list": q.columns,
         "column_sortable_list": LoanListView.column_sortable_list + q.sortable,
+        "column_labels": {**LoanListView.column_labels, **q.labels},
+        "undefer_columns": q.undefer,
     })
 
 

@@ -27,10 +27,10 @@ from services.warnings import HANDLED_STATES, NOTE_MAX, handle_warning, latest_a
 CATEGORY = "贷后预警"
 
 SEARCH = {
-    "customer": SearchField("customer", "客户名称", Warning.customer_name),
+    "customer": SearchField("customer", "客户名称", Warning.customer_name, mode="contains"),
     "phone": SearchField("phone", "联系电话", Warning.phone),
-    "contact": SearchField("contact", "联系人", Warning.contact_person),
-    "loan_no": SearchField("loan_no", "贷款编号", Warning.loan_no),
+    "contact": SearchField("contact", "联系人", Warning.contact_person, mode="contains"),
+    "loan_no": SearchField("loan_no", "贷款编号", Warning.loan_no, mode="contains"),
 }
 LABELS = {
     "customer_name": "客户名称", "loan_no": "贷款编号", "phone": "联系电话", "contact_person": "联系人",

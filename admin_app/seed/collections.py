@@ -133,6 +133,9 @@ def run(loans: int = 0, seed: int = 42, as_of: date | None = None) -> dict:
     for index, (loan, target, guarantor, method) in enumerate(plans):
         day = as_of - timedelta(days=rng.randint(1, 60))
         collector = staff[index % len(staff)] if staff else None
+        if collector is not None and "officer" in collector.roles:
+            # An officer collects on their own loans only (数据权限 本人).
+            collector = next((u for u in users.values() if u.id == loan.officer_id), collector)
         promised = rng.random() < 0.4
         try:
             record = collection_service.record_collection(

@@ -15,7 +15,7 @@ from admin_app.extensions import db
 from models import Loan, User
 from models.classification import minimum_class, thresholds
 from models.enums import OPEN_LOAN_STATUSES
-from services import BusinessError, approvals, classification, inspection, writeoff
+from services import BusinessError, approvals, classification, extension, inspection, writeoff
 
 # What happens to an item after submission: approve this many stages, then reject or stop.
 # ("approve", n) -> passes n stages (n == number of stages: completed);
@@ -46,6 +46,13 @@ def _users() -> dict[str, User]:
 def _stage_actor(users, wf, index: int) -> User:
     return users[{"risk_checker": "risk_checker", "risk_approver": "risk_approver",
                   "reviewer": "reviewer"}[wf.stages[index].role]]
+
+
+def _loan_officer(loan, users, n: int) -> User:
+    """The loan's own 客户经理 proposes (数据权限: officers work on their own book); a loan
+    without one falls to officer / officer2 in turn."""
+    by_id = {u.id: u for u in users.values()}
+    return by_id.get(loan.officer_id) or (users["officer"], users["officer2"])[n % 2]
 
 
 def _play(wf_key: str, item, fate, users, rng) -> str:
@@ -84,9 +91,8 @@ def _class_candidates(limit: int) -> list[Loan]:
 
 def _seed_inspections(loans, users, rng, as_of: date, summary: dict) -> None:
     today = min(as_of, date.today())
-    officers = (users["officer"], users["officer2"])
     for n, loan in enumerate(loans):
-        proposer = officers[n % 2]
+        proposer = _loan_officer(loan, users, n)
         held_on = max(loan.start_date, today - timedelta(days=rng.randint(1, 60)))
         if n % 3 == 0 and held_on <= today:
             inspection.record_interview(
@@ -109,28 +115,48 @@ def _seed_inspections(loans, users, rng, as_of: date, summary: dict) -> None:
 
 def _seed_classification(loans, users, rng, summary: dict) -> None:
     limits = thresholds()
-    officers = (users["officer"], users["officer2"])
     for n, loan in enumerate(loans):
         target = min(5, max(minimum_class(loan.days_overdue, limits), loan.five_class + 1))
         if target == loan.five_class or classification.open_change(loan.id) is not None:
             continue
         fate = CLASS_FATES[n % len(CLASS_FATES)]
         reason = f"逾期{loan.days_overdue}天,还款意愿下降,建议调整为{('正常', '关注', '次级', '可疑', '损失')[target - 1]}。"
-        change = classification.propose(loan.id, target, reason, officers[n % 2], submit=fate[0] != "draft")
+        change = classification.propose(loan.id, target, reason, _loan_officer(loan, users, n), submit=fate[0] != "draft")
         outcome = "draft" if fate[0] == "draft" else _play("classification", change, fate, users, rng)
         summary[f"classification_{outcome}"] = summary.get(f"classification_{outcome}", 0) + 1
 
 
 def _seed_writeoffs(limit: int, users, rng, as_of: date, summary: dict) -> None:
-    officers = (users["officer"], users["officer2"])
     for n, loan in enumerate(writeoff.lookup("", limit=limit)):
         fate = WRITEOFF_FATES[n % len(WRITEOFF_FATES)]
-        item = writeoff.apply(loan.id, officers[n % 2], submit=fate[0] != "draft", reason=rng.choice((
+        item = writeoff.apply(loan.id, _loan_officer(loan, users, n), submit=fate[0] != "draft", reason=rng.choice((
             "借款人失联超过一年,经诉讼及强制执行无财产可供执行。",
             "借款企业破产清算终结,担保人无代偿能力。",
             "借款人死亡,无遗产可供清偿,依法核销。")))
         outcome = "draft" if fate[0] == "draft" else _play("writeoff", item, fate, users, rng)
         summary[f"writeoff_{outcome}"] = summary.get(f"writeoff_{outcome}", 0) + 1
+
+
+EXTENSION_FATES = (("approve", 0), ("approve", 1), ("approve", 2), ("reject", 0))
+
+
+def _seed_extensions(loans, users, rng, as_of: date, summary: dict) -> None:
+    """展期申请 at every stage: waiting at 展期风控审查 / 展期风控审核, approved (extended), sent back."""
+    from models.money import add_months
+
+    for n, loan in enumerate(loans[:12]):
+        if loan.maturity_date <= as_of or loan.status != "active":
+            continue
+        try:
+            with db.session.begin_nested():
+                item = extension.apply(loan.id, _loan_officer(loan, users, n),
+                                       new_maturity=add_months(loan.maturity_date, rng.choice((3, 6))),
+                                       reason=rng.choice(("受行业回款周期影响,申请展期。", "项目延期,资金回笼推迟。")),
+                                       as_of=as_of)
+                outcome = _play("extension", item, EXTENSION_FATES[n % len(EXTENSION_FATES)], users, rng)
+        except BusinessError:
+            continue  # a loan the rules do not allow to extend: skip it
+        summary[f"extension_{outcome}"] = summary.get(f"extension_{outcome}", 0) + 1
 
 
 def run(loans: int = 2000, seed: int = 42, as_of: date | None = None) -> dict:
@@ -146,6 +172,7 @@ def run(loans: int = 2000, seed: int = 42, as_of: date | None = None) -> dict:
         _seed_classification(_class_candidates(per_kind + 10), users, rng, summary)
         db.session.flush()
         _seed_writeoffs(max(6, per_kind // 2), users, rng, as_of, summary)
+        _seed_extensions(_open_loans(per_kind * 2, overdue=False)[per_kind:], users, rng, as_of, summary)
     except BusinessError as exc:  # the demo book broke a rule: say which, keep what was made
         summary["reviews_stopped"] = str(exc)
     return {"reviews": summary}
