@@ -33,7 +33,7 @@ def card_errors(customer: Customer | None, *, card_number: str, account_name: st
         if not (number.isdigit() and 8 <= len(number) <= 30):
             errors["card_number"] = "对公账户账号应为8-30位数字"
     elif not is_valid_card_number(number):
-        errors["card_number"] = "银行卡号无效(12-19位数字,银联及国际卡需通过 Luhn 校验)"
+        errors["card_number"] = "银行卡号无效(12-19位数字,银联及国际卡须通过卡号校验位校验)"
     if (account_name or "").strip() != customer.name:
         whose = "企业名称" if customer.kind == "company" else "客户本人姓名"
         errors["account_name"] = f"账户名须与{whose}「{customer.name}」一致"

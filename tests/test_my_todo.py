@@ -71,7 +71,7 @@ def _listed_rows(client, url) -> int:
     if "model-list" not in html:
         return 0  # an empty list has no table
     body = html.split("model-list", 1)[1].split("</thead>", 1)[1].split("</table>", 1)[0]
-    return body.count('class="list-buttons-column"')
+    return body.count('class="list-buttons-column')
 
 
 def test_every_card_counts_exactly_the_rows_its_link_lists(app, client_for, book):
@@ -123,7 +123,8 @@ def test_stage_screens_open_on_waiting_with_status_first_and_view_for_the_rest(c
     body = handled.split("</thead>", 1)[1].split("</table>", 1)[0]
     assert "查看" in body and ">审核<" not in body
     head = html.split("<thead", 1)[1].split("</thead>", 1)[0]
-    assert head.index("审批状态") < head.index("贷款编号")
+    # 审批状态 comes first after the fixed identity columns (贷款编号, 客户名称).
+    assert head.index("审批状态") < head.index("贷款产品") and head.index("审批状态") < head.index("提交时间")
     assert 'selected' in re.search(r'<option value="waiting"[^>]*>', html).group(0)
     # Waiting here: 审核.
     ins = WORKFLOWS["inspection"].stages[0]

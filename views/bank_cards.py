@@ -44,7 +44,7 @@ class BankCardView(ImportMixin, ScreenView):
         "branch": {"label": "开户行(支行)", "description": "必填,如:中国工商银行北京朝阳支行"},
         "account_name": {"label": "账户名", "description": "须与客户本人姓名或企业名称一致"},
         "card_number": {"label": "银行卡号 / 对公账号",
-                        "description": "个人卡12-19位(银联及国际卡校验 Luhn);对公账户8-30位数字"},
+                        "description": "个人卡12-19位(银联及国际卡须通过卡号校验位校验);对公账户8-30位数字"},
     }
     search_fields = (
         SearchField("customer", "客户名称", Customer.name, mode="contains", join=(BankCard.customer,)),
