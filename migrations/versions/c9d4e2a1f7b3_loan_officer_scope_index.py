@@ -3,7 +3,7 @@ their loans of some statuses newest first; (officer_id, status, id) serves that 
 count from the index alone, and replaces the index on officer_id alone
 
 Revision ID: c9d4e2a1f7b3
-Revises: 9c1e5a7d3b20
+Revises: c3e5a7b9d1f2
 Create Date: 2026-12-01 00:40:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = 'c9d4e2a1f7b3'
-down_revision = '9c1e5a7d3b20'
+down_revision = 'c3e5a7b9d1f2'
 branch_labels = None
 depends_on = None
 
