@@ -24,7 +24,8 @@ SCREENS = {
 STAGE_SEARCH = {"inspection": ("客户名称", "联系电话", "贷款产品"),
                 "classification": ("客户名称", "贷款编号", "五级分类"),
                 "writeoff": ("客户名称", "贷款编号"),
-                "extension": ("客户名称", "贷款编号")}
+                "extension": ("客户名称", "贷款编号"),
+                "reversal": ("客户名称", "贷款编号")}
 
 
 def _stage_url(wf_key, stage_key):
