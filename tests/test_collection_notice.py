@@ -26,7 +26,7 @@ def test_borrower_notice_prints_figures_and_number_and_waits_for_its_receipt(cli
     settings.set_value("company.name", "重庆某某小额贷款有限公司")
     db.session.commit()
     c = client_for("collector")
-    assert "打印催收通知书" in c.get("/collection_overdue/").get_data(as_text=True)
+    assert ">通知书<" in c.get("/collection_overdue/").get_data(as_text=True)
     html = _print(c, "collection_overdue", loan.id)
     record = db.session.query(Collection).filter_by(loan_id=loan.id).one()
     assert record.method == "letter" and record.needs_receipt and not record.has_receipt

@@ -181,7 +181,7 @@ class OverdueCollectionView(CollectPagesMixin, LoanListView):
     search_fields = (customer_name_field(), loan_no_field(), collectible_status_field(Loan.status))
     row_links = (
         RowLink("催收", ".collect", lambda loan: {"id": loan.id}, verb="collect"),
-        RowLink("打印催收通知书", ".notice", lambda loan: {"id": loan.id}, verb="collect"),
+        RowLink("通知书", ".notice", lambda loan: {"id": loan.id}, verb="collect"),
         RowLink("催收历史记录", ".history", lambda loan: {"id": loan.id}),
         loan_detail_link(lambda loan: loan.id),
     )
@@ -197,7 +197,7 @@ class GuarantorCollectionView(CollectPagesMixin, ScreenView):
     can_view_details = False
     column_list = ("loan.loan_no", "loan.customer_name", "loan.status", "name", "kind", "phone",
                    "guaranteed_amount", "loan.outstanding_principal", "owed", "loan.days_overdue")
-    key_columns = ("name", "phone", "owed", "loan.days_overdue")
+    key_columns = ("loan.days_overdue", "owed", "name", "phone")
     column_labels = {
         "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称", "name": "担保人",
         "kind": "担保人类型", "phone": "担保人电话", "guaranteed_amount": "担保金额",
@@ -215,7 +215,7 @@ class GuarantorCollectionView(CollectPagesMixin, ScreenView):
     row_links = (
         RowLink("借款信息", ".loan_info", lambda g: {"id": g.id}),
         RowLink("催收", ".collect", lambda g: {"id": g.id}, verb="collect"),
-        RowLink("打印催收通知书", ".notice", lambda g: {"id": g.id}, verb="collect"),
+        RowLink("通知书", ".notice", lambda g: {"id": g.id}, verb="collect"),
         RowLink("催收历史记录", ".history", lambda g: {"id": g.id}),
         loan_detail_link(lambda g: g.loan_id),
     )

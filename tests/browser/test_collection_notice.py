@@ -16,7 +16,7 @@ def test_print_a_notice_to_one_a4_page(page_as, tmp_path):
     db.session.commit()
     page = page_as("collector")
     page.goto(page.base + "/collection_overdue/?q_customer=打印测试")
-    click_nav(page, "a.row-link:text-is('打印催收通知书')")
+    click_nav(page, "a.row-link:text-is('通知书')")
     click_nav(page, "#notice-submit")
     number = page.locator("#notice-no").inner_text().strip()
     assert re.match(r"CS\d{8}", number)
