@@ -36,6 +36,19 @@ def loan_detail_url(loan_id: int) -> str | None:
         return None
 
 
+def run_item_command(call, message: str, target: str):
+    """An approval-item command from its page (submit, resubmit, withdraw): commit and say
+    `message`, or roll back and show the service's refusal; either way back to `target`."""
+    try:
+        call()
+        db.session.commit()
+        flash(message, "success")
+    except BusinessError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(target)
+
+
 def item_fields(workflow_key: str, item) -> list[tuple[str, str]]:
     """What a reviewer reads about an item, as (label, value) pairs."""
     loan = item.loan

@@ -12,7 +12,7 @@ from admin_app.extensions import db
 from admin_app.screens import RowLink
 from models import Repayment, RepaymentReversal
 from services import BusinessError, approvals, reversal
-from views.approvals import item_fields, loan_detail_url, register_stages, trail_rows
+from views.approvals import item_fields, loan_detail_url, register_stages, run_item_command, trail_rows
 
 
 def repayment_fields(repayment: Repayment) -> list[tuple[str, str]]:
@@ -76,14 +76,7 @@ class ReversalPagesMixin:
                            can_withdraw=amend, loan_url=loan_detail_url(item.loan_id))
 
     def _after(self, item_id: int, call, message: str):
-        try:
-            call()
-            db.session.commit()
-            flash(message, "success")
-        except BusinessError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        return redirect(url_for(".reversal", item_id=item_id))
+        return run_item_command(call, message, url_for(".reversal", item_id=item_id))
 
     @expose("/reversal/<int:item_id>/resubmit", methods=("POST",))
     def reversal_resubmit(self, item_id: int):

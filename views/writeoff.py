@@ -13,7 +13,7 @@ from admin_app.screens import RowLink, ScreenView, record_id
 from models import Loan, WriteOff
 from services import BusinessError, approvals, writeoff
 from views.approvals import (item_fields, loan_detail_url, register_stages, send_item_file,
-                             trail_rows)
+                             run_item_command, trail_rows)
 from views.common import customer_name_field, loan_no_field
 from views.inspection import discard_upload, store_attachment, uploads_module
 
@@ -101,14 +101,7 @@ class WriteOffView(ScreenView):
                            loan_url=loan_detail_url(item.loan_id))
 
     def _after(self, item_id: int, call, message: str):
-        try:
-            call()
-            db.session.commit()
-            flash(message, "success")
-        except BusinessError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        return redirect(url_for(".item", item_id=item_id))
+        return run_item_command(call, message, url_for(".item", item_id=item_id))
 
     @expose("/item/<int:item_id>/submit", methods=("POST",))
     def submit(self, item_id: int):
