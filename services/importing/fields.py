@@ -97,11 +97,11 @@ def card_number(value) -> str:
     if not out.isdigit() or not 12 <= len(out) <= 19:
         raise FieldError("银行卡号应为12-19位数字")
     if not identity.is_valid_card_number(out):
-        raise FieldError("银行卡号校验位错误(Luhn 校验未通过)")
+        raise FieldError("银行卡号校验位错误(卡号最后一位校验码不符,请核对卡号)")
     return out
 
 
-card_number.fmt = "12-19位数字(文本格式),银联卡须通过 Luhn 校验"
+card_number.fmt = "12-19位数字(文本格式),银联卡号最后一位为校验码,须校验正确"
 
 
 def number_pattern(config_key: str, label: str, max_length: int):
