@@ -42,10 +42,12 @@ class ImportRecord(db.Model):
 
 
 class ImportBalanceCheck(db.Model):
-    """The old system's 剩余本金 of an imported loan, compared once its repayments are imported."""
+    """The old system's 剩余本金 and 逾期金额 of an imported loan (each when the file gave it),
+    compared with the replay once the loan's repayments are imported."""
 
     __tablename__ = "import_balance_check"
 
     loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), primary_key=True)
-    outstanding_principal = mapped_column(Money, nullable=False)
+    outstanding_principal = mapped_column(Money)
+    overdue_amount = mapped_column(Money)
     import_record_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))

@@ -134,3 +134,62 @@ def test_refresh_after_import_runs_the_daily_job_at_once(db, users):
     loan = db.session.scalar(select(Loan).where(Loan.loan_no == "DKIMP030"))
     assert loan.status == "overdue" and loan.suggested_class >= 2
     assert db.session.scalar(select(func.count()).select_from(Warning).where(Warning.loan_id == loan.id)) > 0
+
+
+OVERDUE_HEAD = LOAN_HEAD + ["逾期金额"]
+
+
+def overdue_amount(sched, paid: int) -> Decimal:
+    """逾期金额 as the old system states it: principal and interest of the periods due
+    before today and not paid (penalty not included)."""
+    return sum((r.total for r in sched[paid:] if r.due_date < date.today()), Decimal("0.00"))
+
+
+def test_overdue_amount_differing_from_the_replay_is_an_error_naming_both_figures(db, users):
+    p, a, b = setup_book(db)
+    start = months_ago(5)
+    sched = schedule("120000.00", start)
+    true = overdue_amount(sched, 2)
+    assert true > 0
+    claimed = true + Decimal("5.00")
+    rows = [["DKIMP040", "", "导入甲", "经营贷", "120000", "12", "12", start.isoformat(), "", str(claimed)],
+            ["DKIMP041", "", "导入乙", "经营贷", "120000", "12", "12", start.isoformat(), "", str(true)]]
+    out = imp(users, "loans", rows, OVERDUE_HEAD, mode="all")
+    assert out.result.committed, [r.errors for r in out.result.rows]
+    assert all("逾期金额" in r.note and "待导入还款记录后核对" in r.note for r in out.result.rows)
+    reps = [[no, r.due_date.isoformat(), str(r.total), ""] for no in ("DKIMP040", "DKIMP041") for r in sched[:2]]
+    out = imp(users, "repayments", reps, REP_HEAD, mode="valid")
+    by_loan = {r.values["loan_no"]: r for r in out.result.rows}
+    message = by_loan["DKIMP040"].errors[0][1]
+    assert "逾期金额不一致" in message and f"{claimed:,.2f}" in message and f"{true:,.2f}" in message, message
+    assert by_loan["DKIMP041"].ok
+    loans = {l.loan_no: l.id for l in db.session.scalars(select(Loan))}
+    checks = set(db.session.scalars(select(ImportBalanceCheck.loan_id)))
+    assert checks == {loans["DKIMP040"]}  # the refused loan's check stays; the matched one is done
+    counts = dict(db.session.execute(select(Repayment.loan_id, func.count()).group_by(Repayment.loan_id)).all())
+    assert counts == {loans["DKIMP041"]: 2}
+
+
+def test_overdue_amount_without_repayments_in_the_file(db, users):
+    p, a, b = setup_book(db)
+    start = months_ago(4)
+    sched = schedule("60000.00", start)
+    true = overdue_amount(sched, 0)
+    rows = [["DKIMP050", "", "导入甲", "经营贷", "60000", "12", "12", start.isoformat(), "", str(true)],
+            ["DKIMP051", "", "导入乙", "经营贷", "60000", "12", "12", start.isoformat(), "",
+             str(true - Decimal("0.02"))],
+            ["DKIMP052", "", "导入乙", "经营贷", "60000", "12", "12", start.isoformat(), "",
+             str(true + Decimal("0.01"))]]
+    out = imp(users, "loans", rows, OVERDUE_HEAD, mode="all")
+    assert out.result.committed, [r.errors for r in out.result.rows]
+    by_no = {r.values["loan_no"]: r for r in out.result.rows}
+    assert by_no["DKIMP050"].note == "" and by_no["DKIMP052"].note == ""  # equal within 0.01
+    # Repayments may still come: the check waits for them, and the note names both figures.
+    note = by_no["DKIMP051"].note
+    assert f"{true - Decimal('0.02'):,.2f}" in note and f"{true:,.2f}" in note and "待导入还款记录后核对" in note
+    loans = {l.loan_no: l.id for l in db.session.scalars(select(Loan))}
+    assert set(db.session.scalars(select(ImportBalanceCheck.loan_id))) == {loans["DKIMP051"]}
+    # Re-importing the file: a loan with nothing left to check is checked again at once.
+    again = imp(users, "loans", [rows[0][:-1] + [str(true + 1)]], OVERDUE_HEAD, mode="preview")
+    assert again.result.rows[0].errors == [("逾期金额", f"逾期金额不一致:文件中为 {true + 1:,.2f} 元,"
+                                                      f"系统按还款记录重算为 {true:,.2f} 元(相差 1.00 元)")]

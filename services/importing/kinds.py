@@ -340,6 +340,9 @@ class LoanKind(ImportKind):
         Column("five_class", "五级分类", choices=FIVE_CLASSES, example="正常", note="不填为正常;之后由日终任务给出建议分类"),
         Column("outstanding", "剩余本金", parse=f.money, example="120000.00",
                note="原系统的剩余本金:与按还款记录重算的结果相差超过 0.01 元时报错(导入还款记录后核对)"),
+        Column("overdue_amount", "逾期金额", parse=f.money, example="0.00",
+               note="原系统截至导入日的逾期金额(已到期未还的本金和利息,不含罚息、复利):与按还款记录重算的结果"
+                    "相差超过 0.01 元时报错(导入还款记录后核对)"),
     )
     derived_headers = ("贷款状态", "系统建议分类", "逾期天数", "逾期本金", "逾期利息", "罚息", "还款方式",
                        "上次检查日", "下次检查日", "结清日", "核销日")
@@ -388,20 +391,14 @@ class LoanKind(ImportKind):
         if differs:
             raise RowError(f"与已有记录冲突:贷款编号 {v['loan_no']} 已存在,{'、'.join(differs)}不同", "贷款编号")
         pending = ctx.pending.get(existing.id)
-        if pending is not None and v.get("outstanding") is not None:
-            row.note = f"剩余本金 {Decimal(pending.outstanding_principal):,.2f} 元待导入还款记录后核对"
+        if pending is not None and (v.get("outstanding") is not None or v.get("overdue_amount") is not None):
+            row.note = pending_note(pending.outstanding_principal, pending.overdue_amount)
         else:
-            self._check_outstanding(existing, v.get("outstanding"))
+            problems = balance_problems(existing, ctx.as_of, v.get("outstanding"), v.get("overdue_amount"))
+            if problems:
+                column, message = problems[0]
+                raise RowError(message.format(source="文件中", replay="系统按还款记录重算"), column)
         return "skip"
-
-    @staticmethod
-    def _check_outstanding(loan, expected) -> None:
-        if expected is None:
-            return
-        actual = Decimal(loan.outstanding_principal)
-        if abs(actual - expected) > TOLERANCE:
-            raise RowError(f"剩余本金不一致:文件中为 {expected:,.2f} 元,系统按还款记录重算为 {actual:,.2f} 元",
-                           "剩余本金")
 
     def apply(self, row, ctx):
         from services.loans import open_loan, refresh_position
@@ -417,12 +414,14 @@ class LoanKind(ImportKind):
         v["loan_obj"] = loan
         if v.get("five_class"):
             loan.five_class = v["five_class"]
-        expected = v.get("outstanding")
-        if expected is not None and abs(expected - Decimal(loan.principal)) > TOLERANCE:
-            if expected > Decimal(loan.principal):
-                raise RowError(f"剩余本金 {expected:,.2f} 元大于贷款金额 {loan.principal:,.2f} 元", "剩余本金")
-            db.session.add(ImportBalanceCheck(loan_id=loan.id, outstanding_principal=expected))
-            row.note = f"剩余本金 {expected:,.2f} 元待导入还款记录后核对"
+        expected, overdue = v.get("outstanding"), v.get("overdue_amount")
+        if expected is not None and expected > Decimal(loan.principal) + TOLERANCE:
+            raise RowError(f"剩余本金 {expected:,.2f} 元大于贷款金额 {loan.principal:,.2f} 元", "剩余本金")
+        if balance_problems(loan, ctx.as_of, expected, overdue):
+            # Its repayments may still come (another file): checked once they are imported.
+            db.session.add(ImportBalanceCheck(loan_id=loan.id, outstanding_principal=expected,
+                                              overdue_amount=overdue))
+            row.note = pending_note(expected, overdue, loan, ctx.as_of)
         if not ctx.refresh:  # with 导入后立即刷新 the daily job positions every loan at once
             refresh_position(loan, ctx.as_of)
 
@@ -435,6 +434,49 @@ class LoanKind(ImportKind):
     def after_commit(self, rows, ctx):
         if ctx.refresh and rows:
             refresh_now(ctx.as_of)
+
+
+def replayed_figures(loan, as_of: date) -> dict:
+    """剩余本金 and 逾期金额 (overdue principal and interest, no 罚息) of the loan's replay."""
+    from services import ledger
+
+    pos = ledger.position(loan, as_of)
+    return {"outstanding": pos["outstanding_principal"],
+            "overdue_amount": pos["overdue_principal"] + pos["overdue_interest"]}
+
+
+BALANCE_LABELS = {"outstanding": "剩余本金", "overdue_amount": "逾期金额"}
+
+
+def balance_problems(loan, as_of: date, outstanding, overdue_amount) -> list[tuple[str, str]]:
+    """(column, message) for each figure the old system gave that the replay differs from by
+    more than 0.01; the message names both figures ({source} / {replay} say whose)."""
+    expected = {"outstanding": outstanding, "overdue_amount": overdue_amount}
+    if all(v is None for v in expected.values()):
+        return []
+    actual = replayed_figures(loan, as_of)
+    out = []
+    for key, want in expected.items():
+        if want is None:
+            continue
+        want, got = Decimal(want), actual[key]
+        if abs(want - got) > TOLERANCE:
+            label = BALANCE_LABELS[key]
+            out.append((label, f"{label}不一致:{{source}}为 {want:,.2f} 元,{{replay}}为 {got:,.2f} 元"
+                               f"(相差 {abs(want - got):,.2f} 元)"))
+    return out
+
+
+def pending_note(outstanding, overdue_amount, loan=None, as_of: date | None = None) -> str:
+    actual = replayed_figures(loan, as_of) if loan is not None else {}
+    parts = []
+    for key, value in (("outstanding", outstanding), ("overdue_amount", overdue_amount)):
+        if value is not None:
+            text = f"{BALANCE_LABELS[key]} {Decimal(value):,.2f} 元"
+            if key in actual and abs(actual[key] - Decimal(value)) > TOLERANCE:
+                text += f"(按还款计划重算为 {actual[key]:,.2f} 元)"
+            parts.append(text)
+    return "、".join(parts) + "待导入还款记录后核对"
 
 
 def release_loan(loan) -> None:
@@ -534,10 +576,10 @@ class RepaymentKind(ImportKind):
         check = ctx.checks.get(loan.id)
         if check is None:
             return
-        expected, actual = Decimal(check.outstanding_principal), Decimal(loan.outstanding_principal)
-        if abs(expected - actual) > TOLERANCE:
-            raise RowError(f"剩余本金不一致:贷款导入文件中为 {expected:,.2f} 元,按本文件的还款重算为 "
-                           f"{actual:,.2f} 元(相差 {abs(expected - actual):,.2f} 元)")
+        problems = balance_problems(loan, ctx.as_of, check.outstanding_principal, check.overdue_amount)
+        if problems:
+            raise RowError(";".join(message.format(source="贷款导入文件中", replay="按本文件的还款重算")
+                                    for _column, message in problems))
         db.session.delete(check)
 
     def release(self, rows, ctx):
