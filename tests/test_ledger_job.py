@@ -106,3 +106,46 @@ def test_job_positions_equal_the_ledger_on_random_ledgers(db, users):
             compared += 1
             overdue += pos["penalty"] > 0
     assert compared >= 60 and overdue >= 20
+
+
+def test_a_basis_carried_over_from_the_previous_release_starts_after_the_grace_days(db, users):
+    """The previous release crystallised a period's penalty when it was partly paid and kept
+    the date (penalty_accrued_to) even when that was the due date itself, inside the grace
+    days. Carried over by migration 9c1e5a7d3b20 onto a product whose grace days are deducted,
+    the job counted the penalty from that date: 26 days instead of 23 on the demo book's loan
+    60 (202.39 instead of 179.04; found by bench/bench_migrate.py --job). The ledger counts
+    from the due date plus the grace days; so must the job."""
+    from jobs.daily import run_daily
+    from models import Installment
+    from services import ledger
+    from services.loans import open_loan, post_repayment
+
+    product = LoanProduct(code="CARRY", name="迁移宽限产品", repayment_method="equal_installment",
+                          min_rate=Decimal("1"), max_rate=Decimal("36"), default_rate=Decimal("8.1"), min_term=1,
+                          max_term=36, penalty_markup=Decimal("50"), grace_days=3, inspection_interval_days=90,
+                          grace_mode="deduct", compound_interest=False)
+    customer = Customer(kind="person", name="迁移客户", id_number="CARRYOVER0000001", phone="13800000002")
+    db.session.add_all([product, customer])
+    db.session.flush()
+    today = date(2026, 12, 1)
+    loan = open_loan(customer=customer, product=product, principal=Decimal("480000"), rate=Decimal("8.1"),
+                     term_months=12, start_date=date(2026, 6, 5), officer=users["officer"])
+    periods = sorted(loan.installments, key=lambda i: i.period)
+    for p in periods[:4]:
+        post_repayment(loan, p.principal_due + p.interest_due, p.due_date, users["officer"], today=today)
+    fifth = periods[4]
+    post_repayment(loan, fifth.interest_due + Decimal("18000"), fifth.due_date, users["officer"], today=today)
+    db.session.flush()
+    # as the previous release stored it: crystallised on the due date, nothing accrued yet
+    db.session.get(Installment, fifth.id).penalty_accrued_to = fifth.due_date
+    db.session.commit()
+
+    assert run_daily(today).ok
+    db.session.expire_all()
+    loan = db.session.get(Loan, loan.id)
+    pos = ledger.position(loan, today)
+    days = (today - fifth.due_date).days
+    assert loan.days_overdue == pos["days_overdue"] == days
+    expected = (pos["overdue_principal"] * Decimal("8.1") * Decimal("1.5") / 100 / 360 * (days - 3)
+                ).quantize(Decimal("0.01"))
+    assert loan.penalty_interest == pos["penalty"] == expected

@@ -48,6 +48,11 @@ def collect_overdue_installments(ctx) -> None:
     penalty = sql.basis_penalty("s.penalty_basis", "s.principal", "s.rate_days", "s.markup")
     compound = sql.basis_penalty("s.compound_basis", "s.interest", "s.rate_days", "s.markup")
     within_grace = "(s.grace_mode = 'from_due' AND s.days <= s.grace)"
+    # Accrual starts at the due date, or after the grace days where they are deducted
+    # (models.ledger.Replay._accrual_start); a basis counted to an earlier date (a book carried
+    # over from the previous release crystallised penalty on the due date) starts there too.
+    start = (f"CASE WHEN p.grace_mode = 'deduct' THEN {sql.add_days('i.due_date', 'p.grace_days')} "
+             f"ELSE i.due_date END")
     ctx.execute(f"""
         INSERT INTO job_overdue_inst (installment_id, loan_id, due_date, days, principal, interest, penalty, compound)
         SELECT s.id, s.loan_id, s.due_date, s.days, s.principal, s.interest,
@@ -63,8 +68,7 @@ def collect_overdue_installments(ctx) -> None:
                        i.penalty_paid, i.compound_paid, i.penalty_basis, i.compound_basis, l.rate,
                        p.penalty_markup AS markup, p.grace_days AS grace, p.grace_mode,
                        p.compound_interest AS compound_on,
-                       COALESCE(i.penalty_accrued_to, CASE WHEN p.grace_mode = 'deduct'
-                                THEN {sql.add_days("i.due_date", "p.grace_days")} ELSE i.due_date END) AS a
+                       {sql.greatest("COALESCE(i.penalty_accrued_to, " + start + ")", start)} AS a
                 FROM installment i
                 JOIN loan l ON l.id = i.loan_id
                 JOIN loan_product p ON p.id = l.product_id
