@@ -96,11 +96,16 @@ def _operator_id(operator) -> int | None:
 # ---------------------------------------------------------------- opening a loan
 
 def _next_number(day: date) -> str:
-    """The next free 6-digit suffix of loan numbers "DK<yyyymmdd>nnnnnn" for `day`."""
-    prefix = "DK" + day.strftime("%Y%m%d")
-    top = db.session.scalar(select(func.max(Loan.loan_no)).where(
-        Loan.loan_no >= prefix + "000000", Loan.loan_no <= prefix + "999999"))
-    serial = int(top[len(prefix):]) + 1 if top and top[len(prefix):].isdigit() else 1
+    """The next 6-digit serial for `day`, free both as a loan number "DK<yyyymmdd>nnnnnn" and as
+    a contract number "HT<yyyymmdd>nnnnnn": a loan whose own number was typed still takes a
+    generated contract number (and the other way round), so both series are looked at."""
+    serial = 1
+    for column, letters in ((Loan.loan_no, "DK"), (Loan.contract_no, "HT")):
+        prefix = letters + day.strftime("%Y%m%d")
+        top = db.session.scalar(select(func.max(column)).where(column >= prefix + "000000",
+                                                                column <= prefix + "999999"))
+        if top and top[len(prefix):].isdigit():
+            serial = max(serial, int(top[len(prefix):]) + 1)
     if serial > 999_999:
         raise BusinessError("当日贷款编号已用完")
     return f"{serial:06d}"

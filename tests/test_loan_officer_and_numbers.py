@@ -79,3 +79,21 @@ def test_numbers_that_follow_the_pattern_or_are_left_empty_are_taken(client_for,
     assert c.post("/loans/new/", data=_loan_form(cust, prod)).status_code == 302
     numbers = sorted(n for (n,) in db.session.query(Loan.loan_no))
     assert numbers[0].startswith("DK") and numbers[1] == "XD-2026-0001"
+
+
+def test_typed_loan_numbers_do_not_make_generated_contract_numbers_collide(client_for, db):
+    """Two loans on one start date, each with a typed 贷款编号 and no 合同编号: the generated
+    contract numbers took their serial from the DK loan numbers only (none on that day), so
+    both were HT<date>000001 and the second was a database error."""
+    cust, prod = bf.customer("借款人己"), bf.product("产品己")
+    db.session.commit()
+    c = client_for("officer")
+    for typed in ("XD-2026-0101", "XD-2026-0102"):
+        r = c.post("/loans/new/", data=_loan_form(cust, prod, loan_no=typed, contract_no=""))
+        assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    contracts = sorted(n for (n,) in db.session.query(Loan.contract_no))
+    assert len(set(contracts)) == 2 and all(n.startswith("HT") for n in contracts)
+    # and the other way round: a typed contract number, a generated loan number
+    r = c.post("/loans/new/", data=_loan_form(cust, prod, loan_no="", contract_no="HT-TYPED-0001"))
+    assert r.status_code == 302
+    assert db.session.query(Loan).count() == 3
