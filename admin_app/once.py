@@ -76,6 +76,18 @@ def replay_response(token: str):
     return redirect(location or request.referrer or url_for("admin.index"), code=303)
 
 
+def purge_spent(before: datetime) -> int:
+    """Forget tokens spent before `before` (housekeeping at each login, admin_app.sessions).
+    A token is replayed from a page of a live session only: once no session of that age can
+    be alive (ABSOLUTE_TIMEOUT_HOURS), the page's CSRF token is dead too, so the row is no
+    longer needed — without this the table grows by one row per saved form, forever."""
+    from sqlalchemy import delete
+
+    from models import FormSubmission
+
+    return db.session.execute(delete(FormSubmission).where(FormSubmission.created_at < before)).rowcount or 0
+
+
 def is_token_conflict(exc: BaseException) -> bool:
     """True for the unique-key failure of a token two submissions claimed at once."""
     return isinstance(exc, IntegrityError) and "form_submission" in str(exc.orig).lower()

@@ -72,6 +72,11 @@ def purge_expired() -> int:
     absolute = timedelta(hours=current_app.config["ABSOLUTE_TIMEOUT_HOURS"])
     result = db.session.execute(delete(UserSession).where(
         (UserSession.last_seen_at < at - idle) | (UserSession.created_at < at - absolute)))
+    from admin_app.once import purge_spent
+
+    # a day's margin beyond the longest session: a token is never forgotten while a page
+    # that carries it can still be submitted
+    purge_spent(at - absolute - timedelta(days=1))
     return result.rowcount or 0
 
 

@@ -119,3 +119,22 @@ def test_expired_rows_are_purged_at_the_next_login(client_for, db, monkeypatch):
     client_for("collector")
     assert {r.user_id for r in db.session.query(UserSession)} == \
         {db.session.query(User).filter_by(username="collector").one().id}
+
+
+def test_spent_form_tokens_are_forgotten_once_no_page_carrying_them_can_be_submitted(client_for, db, monkeypatch):
+    """form_submission grew by one row per saved form, for ever: a token older than the
+    longest session (plus a day) goes at the next login; a younger one stays, so a replay
+    from a live page is still recognised."""
+    from datetime import datetime
+
+    from models import FormSubmission
+
+    clock = Clock(monkeypatch)
+    db.session.add_all([
+        FormSubmission(token="old-token-0000000001", endpoint="x", created_at=clock.at - timedelta(hours=12 + 25)),
+        FormSubmission(token="live-token-000000001", endpoint="x", created_at=clock.at - timedelta(hours=11)),
+    ])
+    db.session.commit()
+    client_for("officer")
+    assert {r.token for r in db.session.query(FormSubmission)} == {"live-token-000000001"}
+    assert isinstance(clock.at, datetime)
