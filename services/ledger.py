@@ -267,6 +267,28 @@ def record_extension(loan: Loan, extension, on: date, operator=None) -> LoanEntr
                       extension_id=extension.id, note=extension.reason)
 
 
+TERMS_KINDS = ("disbursement", "rate_change", "extension")
+
+
+def restate_disbursement(loan: Loan, *, rate=None, maturity: date | None = None) -> LoanEntry:
+    """An imported loan's terms at disbursement as the old system's history gives them: a
+    loan file states the loan as it stands (its rate after the last 利率调整, its maturity
+    after 展期); its first rate change's old rate and its first extension's old maturity are
+    the contract's (the rule backfill_entries applies to books written before the ledger).
+    Only while no money has moved on the loan (its entries are terms only)."""
+    rows = entry_rows(loan)
+    moved = [r for r in rows if r.kind not in TERMS_KINDS]
+    if moved:
+        raise BusinessError("该贷款已有还款等账务记录,利率调整和展期记录须在导入还款记录之前导入")
+    disbursement = next(r for r in rows if r.kind == "disbursement")
+    if rate is not None:
+        disbursement.rate = rate
+    if maturity is not None:
+        disbursement.new_maturity = maturity
+    _flush()
+    return disbursement
+
+
 def payoff(loan: Loan, on: date) -> Decimal:
     return book(loan, on).quote()["total"]
 

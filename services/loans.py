@@ -112,8 +112,12 @@ def _next_number(day: date) -> str:
 
 
 def open_loan(*, customer, product, principal, rate=None, term_months, start_date: date,
-              officer=None, loan_no: str | None = None, contract_no: str | None = None) -> Loan:
-    """Book a new loan with its schedule (repayment method from the product)."""
+              officer=None, loan_no: str | None = None, contract_no: str | None = None,
+              existing: bool = False) -> Loan:
+    """Book a new loan with its schedule (repayment method from the product). `existing`: a
+    loan brought in from another system as it stands (导入): its term may include a 展期 the
+    old system granted, so the product's term range (a rule for new contracts) is not
+    applied; every other check is."""
     if not product.active:
         raise BusinessError(f"贷款产品「{product.name}」已停用")
     if product.repayment_method not in REPAYMENT_METHODS:
@@ -121,7 +125,8 @@ def open_loan(*, customer, product, principal, rate=None, term_months, start_dat
     principal = _amount(principal, "贷款金额")
     limits.check_principal(principal)
     rate = _rate_in_range(product, product.default_rate if rate is None else rate)
-    if not isinstance(term_months, int) or not product.min_term <= term_months <= product.max_term:
+    if not isinstance(term_months, int) or term_months < 1 or (
+            not existing and not product.min_term <= term_months <= product.max_term):
         raise BusinessError(f"贷款期限须在 {product.min_term} 至 {product.max_term} 个月之间")
     if loan_no is None or contract_no is None:
         serial = _next_number(start_date)

@@ -193,3 +193,36 @@ def test_overdue_amount_without_repayments_in_the_file(db, users):
     again = imp(users, "loans", [rows[0][:-1] + [str(true + 1)]], OVERDUE_HEAD, mode="preview")
     assert again.result.rows[0].errors == [("逾期金额", f"逾期金额不一致:文件中为 {true + 1:,.2f} 元,"
                                                       f"系统按还款记录重算为 {true:,.2f} 元(相差 1.00 元)")]
+
+
+RATE_HEAD = ["贷款编号", "生效日期", "原年利率(%)", "调整后年利率(%)", "调整原因"]
+
+
+def test_rate_change_history_replays_from_the_contract_rate(db, users):
+    """The loan file states the rate after the change; the 利率调整记录 gives the contract rate
+    back, and the loan replays to what the services give for the same history."""
+    from services.loans import change_rate, open_loan
+
+    p, a, b = setup_book(db)
+    start = months_ago(5)
+    sched = schedule("120000.00", start)
+    reference = open_loan(customer=b, product=p, principal=Decimal("120000.00"), rate=Decimal("12"), term_months=12,
+                          start_date=start, loan_no="DKREF001", contract_no="HTREF001")
+    change_rate(reference, Decimal("10.8"), sched[1].due_date, "下调", users["admin"])
+    db.session.commit()
+    rows = [["DKIMP060", "", "导入甲", "经营贷", "120000", "10.8", "12", start.isoformat(), ""]]
+    assert imp(users, "loans", rows, LOAN_HEAD, mode="all").result.committed
+    history = [["DKIMP060", sched[1].due_date.isoformat(), "12", "10.8", "下调"]]
+    out = imp(users, "rate_changes", history, RATE_HEAD, mode="all")
+    assert out.result.committed, [r.errors for r in out.result.rows]
+    db.session.expire_all()
+    ours, theirs = (db.session.scalar(select(Loan).where(Loan.loan_no == n)) for n in ("DKIMP060", "DKREF001"))
+    plan = lambda loan: [(i.period, i.due_date, i.principal_due, i.interest_due)  # noqa: E731
+                         for i in sorted(loan.installments, key=lambda i: i.period)]
+    assert plan(ours) == plan(theirs) and plan(ours) != [(r.period, r.due_date, r.principal, r.interest) for r in sched]
+    assert imp(users, "rate_changes", history, RATE_HEAD, mode="all").result.nothing_to_do
+    # Once money has moved on a loan its history can no longer be restated.
+    imp(users, "repayments", [["DKIMP060", sched[0].due_date.isoformat(), str(sched[0].total), ""]], REP_HEAD,
+        mode="all")
+    late = imp(users, "rate_changes", [["DKIMP060", sched[3].due_date.isoformat(), "10.8", "9.6", "再调"]], RATE_HEAD)
+    assert "须在导入还款记录之前导入" in late.result.rows[0].errors[0][1]

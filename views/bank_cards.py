@@ -27,8 +27,10 @@ class BankCardView(ImportMixin, ScreenView):
     import_kind = "bank_cards"
     column_list = ("customer.name", "customer.phone", "bank_name", "branch", "account_name",
                    "card_number", "is_default")
+    column_export_list = ("customer.id_number",) + column_list
     column_labels = {
-        "customer": "客户", "customer.name": "客户名称", "customer.phone": "联系电话",
+        "customer": "客户", "customer.name": "客户名称", "customer.id_number": "客户证件号码",
+        "customer.phone": "联系电话",
         "bank_name": "开户银行", "branch": "开户支行", "account_name": "账户名",
         "card_number": "银行卡号", "is_default": "默认卡", "note": "备注",
     }

@@ -182,6 +182,10 @@ class LoanView(ImportMixin, LoanListView):
 
     column_list = ("loan_no", "contract_no", "customer_name", "product.name", "principal", "rate",
                    "term_months", "start_date", "maturity_date", "outstanding_principal", "status", "five_class")
+    # Exports name the borrower by 证件号码 as well (two customers may share a name), so an
+    # exported file imports back (services.importing matches customers by 证件号码).
+    column_export_list = column_list[:3] + ("customer.id_number",) + column_list[3:]
+    column_labels = {**LoanListView.column_labels, "customer.id_number": "客户证件号码"}
     key_columns = ("status", "outstanding_principal", "five_class")
     search_fields = LoanListView.search_fields + (
         SearchField("status", "贷款状态", Loan.status, mode="choice", choices=LOAN_STATUSES),)
@@ -256,7 +260,9 @@ class DateRangeMixin:
 class CreditLineView(ImportMixin, DateRangeMixin, ScreenView):
     import_kind = "credit_lines"
     column_list = ("customer.name", "customer.phone", "customer.contact_person", "amount", "start_date", "expiry_date")
-    column_labels = {"customer": "客户", "customer.name": "客户名称", "customer.phone": "联系电话",
+    column_export_list = ("customer.id_number",) + column_list
+    column_labels = {"customer": "客户", "customer.name": "客户名称", "customer.id_number": "客户证件号码",
+                     "customer.phone": "联系电话",
                      "customer.contact_person": "联系人", "amount": "授信金额", "start_date": "起始日",
                      "expiry_date": "到期日"}
     column_sortable_list = ("amount", "start_date", "expiry_date")

@@ -10,7 +10,7 @@ from datetime import date
 
 from admin_app.extensions import db
 from .engine import ACTIONS, MODES, ImportResult, RowError  # noqa: F401
-from .files import error_report, template_xlsx  # noqa: F401
+from .files import error_report, export_csv, template_xlsx  # noqa: F401
 from .kinds import KINDS
 from .reading import FileRefused, Table, read_table  # noqa: F401
 

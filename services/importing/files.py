@@ -93,6 +93,19 @@ def error_report(result: ImportResult, file_format: str) -> tuple[bytes, str]:
     return ("\ufeff" + text.getvalue()).encode("utf-8"), "csv"
 
 
+def export_csv(kind: ImportKind) -> bytes:
+    """A kind's records as an import file (UTF-8 CSV with BOM, the declared headers), for the
+    kinds that have no screen of their own (a loan's history)."""
+    headers = [c.header for c in kind.columns]
+    headers[1:1] = [h for h in kind.derived_headers]
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(headers)
+    for row in kind.export_rows():
+        writer.writerow([_out(row.get(h)) for h in headers])
+    return ("\ufeff" + text.getvalue()).encode("utf-8")
+
+
 def _out(value):
     """A cell written back: text a spreadsheet would run as a formula is neutralised."""
     if value is None:
