@@ -10,6 +10,7 @@ from sqlalchemy import event, inspect, insert
 from sqlalchemy.orm import Session
 
 from models.audit import AuditLog
+from models.clock import utc_now
 from models.privacy import mask_record
 
 # Money changes are audited as their ledger entries (LoanEntry); installments are the
@@ -68,7 +69,7 @@ def _row(obj, action, before, after):
     # New rows have no identity key yet inside after_flush: read the assigned primary key.
     pk = state.identity or state.mapper.primary_key_from_instance(obj)
     return {
-        "at": datetime.now(),
+        "at": utc_now(),
         "user_id": user_id,
         "username": username,
         "action": action,

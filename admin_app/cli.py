@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from admin_app import clock
 from admin_app.cli_progress import StepProgress
 from admin_app.extensions import db
 from admin_app.permissions import ROLES
@@ -105,7 +106,7 @@ def retention_command(as_of, dry):
     """个人信息保留期满的客户匿名化(日终任务也会运行);--dry-run 只列出名单。"""
     from jobs.retention import run_retention
 
-    as_of_date = date.fromisoformat(as_of) if as_of else date.today()
+    as_of_date = date.fromisoformat(as_of) if as_of else clock.business_date()
     report = run_retention(db.engine, as_of_date, dry)
     if dry:
         for c in report.customers:
@@ -164,7 +165,7 @@ def snapshot_command(month_end, last):
 
 def _date_option(value: str | None, hint: str) -> date:
     if not value:
-        return date.today()
+        return clock.business_date()
     try:
         return date.fromisoformat(value)
     except ValueError:

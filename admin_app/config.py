@@ -23,7 +23,12 @@ class Config:
     # Flask rejects bodies larger than this outright (upload limit plus form overhead).
     MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    # Times are stored as naive UTC and shown (and typed) in this zone, whatever the server's
+    # or the database's zone; the business date is today in this zone (admin_app.clock).
+    DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Shanghai")
+    BABEL_DEFAULT_TIMEZONE = DISPLAY_TIMEZONE
+    # Pins the business date (YYYY-MM-DD) for demos and tests; empty: today in DISPLAY_TIMEZONE.
+    BUSINESS_DATE = os.environ.get("BUSINESS_DATE") or None
     FLASK_ADMIN_SWATCH = "default"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -34,7 +39,7 @@ class Config:
     ABSOLUTE_TIMEOUT_HOURS = int(os.environ.get("ABSOLUTE_TIMEOUT_HOURS", "12"))
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=IDLE_TIMEOUT_MINUTES)
     WTF_CSRF_TIME_LIMIT = None
-    # Daily job time for the scheduler process, HH:MM local time.
+    # Daily job time for the scheduler process, HH:MM in JOB_TIMEZONE (default DISPLAY_TIMEZONE).
     JOB_DAILY_AT = os.environ.get("JOB_DAILY_AT", "01:30")
     # The development server runs the daily job at start and daily; web workers never do.
     RUN_SCHEDULER_IN_DEV = os.environ.get("RUN_SCHEDULER_IN_DEV", "0") == "1"

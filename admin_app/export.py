@@ -20,7 +20,7 @@ from urllib.parse import quote
 from flask import Response, abort, stream_with_context
 from sqlalchemy.orm import ColumnProperty, RelationshipProperty, aliased
 
-from admin_app import flask_admin_compat
+from admin_app import clock, flask_admin_compat
 from admin_app.xlsx_stream import stream_xlsx
 from models.privacy import MASKS, column_kind, mask_value
 
@@ -53,6 +53,8 @@ def cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
+    if isinstance(value, datetime):
+        return clock.shown(value)  # stored UTC, exported as the user's wall time
     if isinstance(value, (Decimal, int, float, date, datetime)):
         return value
     return neutralise(str(value))
@@ -84,7 +86,9 @@ def converter(expr, choices: dict | None) -> Callable[[Any], Any]:
         return neutralise
     if python_type is bool:
         return _yes_no
-    if python_type in (Decimal, int, float, date, datetime):
+    if python_type is datetime:
+        return clock.shown
+    if python_type in (Decimal, int, float, date):
         return _same
     return cell
 
@@ -168,7 +172,7 @@ class ExportMixin:
         from admin_app.screens import request_cache
 
         # A recorded export (admin_app.export_control) names its user and time.
-        return request_cache().get("export_name") or f"{self.name}_{date.today():%Y%m%d}.{export_type}"
+        return request_cache().get("export_name") or f"{self.name}_{clock.business_date():%Y%m%d}.{export_type}"
 
     def _disposition(self, export_type: str) -> str:
         name = quote(self.get_export_name(export_type))

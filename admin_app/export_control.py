@@ -9,7 +9,6 @@ recorded in 敏感信息查看记录 with the row count, the filters and the fil
 carries the user and the time."""
 from __future__ import annotations
 
-from datetime import datetime
 
 from flask import abort, request
 from flask_admin import expose
@@ -17,7 +16,7 @@ from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
 from sqlalchemy import func
 
-from admin_app import flask_admin_compat as compat, privacy
+from admin_app import clock, flask_admin_compat as compat, privacy
 from admin_app.extensions import db
 
 
@@ -112,7 +111,7 @@ class ExportControlMixin:
 
     def recorded_export_name(self, export_type: str, full: bool) -> str:
         kind = "完整信息" if full else "个人信息"
-        return f"{self.name}_{kind}_{current_user.username}_{datetime.now():%Y%m%d_%H%M%S}.{export_type}"
+        return f"{self.name}_{kind}_{current_user.username}_{clock.local_now():%Y%m%d_%H%M%S}.{export_type}"
 
     def _stream(self, export_type: str):
         return_url = self.get_url(".index_view")

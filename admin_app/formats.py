@@ -7,7 +7,8 @@ them as text.
 
 - money: thousands separators, two decimals, ROUND_HALF_UP, right-aligned (`1,500,000.00`);
 - rate: an annual percentage with 2 to 4 decimals and a percent sign (`9.00%`, `9.1250%`);
-- date: `YYYY-MM-DD`; time: to the minute (`YYYY-MM-DD HH:MM`);
+- date: `YYYY-MM-DD`; time: to the minute (`YYYY-MM-DD HH:MM`), a stored timestamp (naive UTC)
+  shown in DISPLAY_TIMEZONE (admin_app.clock);
 - booleans: 是 / 否.
 
 A column's kind comes from its SQL type: Numeric with scale 2 is money (models.types.Money),
@@ -21,6 +22,8 @@ from typing import Any, Callable
 
 from sqlalchemy import Boolean, Date, DateTime, Numeric
 from sqlalchemy.orm import ColumnProperty, RelationshipProperty
+
+from admin_app import clock
 
 CENT = Decimal("0.01")
 EMPTY = "—"  # an empty value in details and logs (lists leave the cell blank)
@@ -62,8 +65,15 @@ def minute_text(value: Any) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return clock.shown(value).strftime("%Y-%m-%d %H:%M")
     return day_text(value)
+
+
+def second_text(value: Any) -> str:
+    """A stored timestamp to the second (job runs), in the display zone."""
+    if isinstance(value, datetime):
+        return clock.shown(value).strftime("%Y-%m-%d %H:%M:%S")
+    return minute_text(value)
 
 
 def yesno_text(value: Any) -> str:
@@ -135,5 +145,5 @@ def is_right_aligned(kind: str | None, text: Any) -> bool:
 
 
 def register_filters(app) -> None:
-    app.jinja_env.filters.update(money=money_text, rate=rate_text, day=day_text, minute=minute_text,
+    app.jinja_env.filters.update(money=money_text, rate=rate_text, day=day_text, minute=minute_text, second=second_text,
                                  yesno=yesno_text, count=count_text)

@@ -8,9 +8,12 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app, request
 from limits.storage import storage_from_string
+
+from admin_app import clock
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,7 @@ class Refusal:
     def message(self) -> str:
         seconds = max(1, math.ceil(self.retry_at - time.time()))
         if self.locked:
-            at = time.strftime("%H:%M", time.localtime(self.retry_at))
+            at = datetime.fromtimestamp(self.retry_at, clock.zone()).strftime("%H:%M")
             return (f"该账户因来自多处的大量失败登录已被临时锁定,请于 {at} 后重试"
                     "(约 {} 分钟),或联系系统管理员解锁。".format(math.ceil(seconds / 60)))
         return f"登录失败次数过多,请于 {seconds} 秒后重试。"

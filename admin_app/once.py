@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime
 
 from flask import Flask, flash, redirect, request, url_for
 from flask_login import current_user
@@ -27,6 +26,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 
 from admin_app.extensions import db
+from models.clock import utc_now
 
 FIELD = "form_once"
 MESSAGE = "该表单已提交,本次提交未重复保存。"
@@ -58,7 +58,7 @@ def _claim():
     from models import FormSubmission
 
     db.session.add(FormSubmission(token=token, endpoint=(request.endpoint or "")[:128],
-                                  user_id=current_user.id, created_at=datetime.now().replace(microsecond=0)))
+                                  user_id=current_user.id, created_at=utc_now().replace(microsecond=0)))
     try:
         db.session.flush()
     except IntegrityError:

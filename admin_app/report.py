@@ -9,13 +9,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 from flask import Response, abort
 
+from admin_app import clock
 from admin_app.export import XLSX_MIME, cell as export_cell, neutralise
 from admin_app.xlsx_stream import stream_xlsx
 
@@ -75,7 +75,7 @@ class Report:
         yield [self.title]
         for label, value in self.meta:
             yield [neutralise(label), neutralise(str(value))]
-        yield ["导出时间", datetime.now().replace(microsecond=0)]
+        yield ["导出时间", clock.local_now().replace(microsecond=0)]
         for table in self.tables:
             yield []
             yield [neutralise(table.title)]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from admin_app.extensions import db
 from models.user import User, UserSession
+from models.clock import utc_now
 
 SESSION_KEY = "sid"
 # last_seen_at is written at most this often: idle limits are minutes, a write per click is waste.
@@ -22,8 +23,8 @@ SESSION_ENDING_FIELDS = ("password_hash", "roles_csv", "active")
 
 
 def now() -> datetime:
-    """The server's clock for session limits (tests move it)."""
-    return datetime.now()
+    """The clock for session limits, as stored (naive UTC; tests move it)."""
+    return utc_now()
 
 
 def _hash(token: str) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from admin_app.extensions import db
 from models.warning import Setting
+from models.clock import utc_now
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,6 @@ def current_values() -> dict[str, str]:
 def set_value(key: str, value: str, user_id: int | None = None, *, checked_together: bool = False) -> None:
     """Store one parameter. Its rules across parameters are checked against the stored
     others, unless the caller checked the whole new set (check_together) already."""
-    from datetime import datetime
-
     value = validate(key, value)
     problems = {} if checked_together else check_together({**current_values(), key: value})
     if problems:
@@ -215,4 +214,4 @@ def set_value(key: str, value: str, user_id: int | None = None, *, checked_toget
         db.session.add(row)
     row.value = value
     row.updated_by_id = user_id
-    row.updated_at = datetime.now()
+    row.updated_at = utc_now()

@@ -8,14 +8,16 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
+from admin_app.clock import business_date
 from admin_app.database import CACHE_KIB
 from models.enums import WARNING_KINDS
 from models.warning import JobRun
+from models.clock import utc_now
 from . import progress
 from .lock import JobAlreadyRunning, exclusive_run
 from .steps import JobContext, read_params, steps
@@ -74,7 +76,7 @@ def run_daily(as_of: date | None = None, *, engine: Engine | None = None, reques
         from admin_app.extensions import db
 
         engine = db.engine
-    as_of = as_of or date.today()
+    as_of = as_of or business_date()
     started = time.perf_counter()
     try:
         with exclusive_run(engine, JOB_NAME):
@@ -151,12 +153,12 @@ def _record_start(engine: Engine, as_of: date, request_id: int | None = None) ->
     with engine.begin() as conn:
         # We hold the run lock, so a row still 'running' belongs to a process that died.
         conn.execute(update(table).where(table.c.job == JOB_NAME, table.c.outcome == "running")
-                     .values(outcome="failed", finished_at=datetime.now(), error="运行进程意外中断"))
+                     .values(outcome="failed", finished_at=utc_now(), error="运行进程意外中断"))
         if request_id is not None:
             taken = conn.execute(update(table).where(table.c.id == request_id, table.c.outcome == "requested")
-                                 .values(outcome="running", started_at=datetime.now(), as_of=as_of))
+                                 .values(outcome="running", started_at=utc_now(), as_of=as_of))
             return request_id if taken.rowcount == 1 else None
-        return conn.execute(insert(table).values(job=JOB_NAME, as_of=as_of, started_at=datetime.now(),
+        return conn.execute(insert(table).values(job=JOB_NAME, as_of=as_of, started_at=utc_now(),
                                                  outcome="running")).inserted_primary_key[0]
 
 
@@ -170,5 +172,5 @@ def _record_finish(engine: Engine, run_id: int, result: RunResult) -> None:
         final = {"progress": json.dumps(last, ensure_ascii=False)} if last else {}
     with engine.begin() as conn:
         conn.execute(update(table).where(table.c.id == run_id).values(
-            finished_at=datetime.now(), outcome=result.outcome, error=result.error,
+            finished_at=utc_now(), outcome=result.outcome, error=result.error,
             summary=json.dumps(result.summary(), ensure_ascii=False), **final))

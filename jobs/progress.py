@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
+from models.clock import utc_now
 from models.warning import JobRun
 
 STEP_LABELS = {
@@ -38,7 +38,7 @@ def progress_file(engine: Engine, run_id: int) -> str | None:
 
 def _payload(label: str, done: int, total: int) -> str:
     return json.dumps({"step": label, "done": done, "total": total,
-                       "at": datetime.now().isoformat(timespec="seconds")}, ensure_ascii=False)
+                       "at": utc_now().isoformat(timespec="seconds")}, ensure_ascii=False)
 
 
 def report(engine: Engine, run_id: int, label: str, done: int, total: int) -> None:

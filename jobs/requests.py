@@ -6,11 +6,12 @@ page can tell whether one is running."""
 from __future__ import annotations
 
 from contextlib import ExitStack
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
+from models.clock import utc_now
 from models.warning import JobRun
 from .daily import JOB_NAME, RunResult, run_daily
 from .lock import JobAlreadyRunning, exclusive_run
@@ -28,7 +29,7 @@ def request_run(engine: Engine, as_of: date, user_id: int | None) -> tuple[int, 
                                .order_by(table.c.id).limit(1)).scalar()
         if waiting is not None:
             return waiting, False
-        now = datetime.now()
+        now = utc_now()
         run_id = conn.execute(insert(table).values(job=JOB_NAME, as_of=as_of, started_at=now, requested_at=now,
                                                    requested_by_id=user_id, outcome="requested")
                               ).inserted_primary_key[0]

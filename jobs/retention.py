@@ -4,12 +4,13 @@ run is recorded in 任务运行记录 (job_run, job "retention")."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import insert, select
 
 from models.warning import JobRun, Setting
 from services.retention import RetentionReport, anonymise, dry_run, remove_files, retention_key, upload_folder
+from models.clock import utc_now
 
 JOB_NAME = "retention"
 
@@ -23,7 +24,7 @@ def retention_years(conn) -> int:
 
 
 def run_retention(engine, as_of: date, dry: bool) -> RetentionReport:
-    started = datetime.now()
+    started = utc_now()
     with engine.begin() as conn:
         years = retention_years(conn)
         if dry:
@@ -33,7 +34,7 @@ def run_retention(engine, as_of: date, dry: bool) -> RetentionReport:
             report = anonymise(conn, as_of, years, retention_key)
             summary = {"anonymised": report.counts["customers"], "retention": report.counts}
         conn.execute(insert(JobRun.__table__).values(
-            job=JOB_NAME, as_of=as_of, started_at=started, finished_at=datetime.now(), outcome="ok",
+            job=JOB_NAME, as_of=as_of, started_at=started, finished_at=utc_now(), outcome="ok",
             summary=json.dumps(summary, ensure_ascii=False)))
     if report.files:
         remove_files(report.files, upload_folder())

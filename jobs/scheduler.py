@@ -2,8 +2,8 @@
 
 - run_scheduler(app): the dedicated process (`flask --app wsgi scheduler`, one per
   deployment beside the gunicorn web workers): an APScheduler BlockingScheduler running the
-  daily job every day at app.config["JOB_DAILY_AT"] (HH:MM, local time of the server or
-  app.config["JOB_TIMEZONE"]).
+  daily job every day at app.config["JOB_DAILY_AT"] (HH:MM, in app.config["JOB_TIMEZONE"],
+  default DISPLAY_TIMEZONE: the business zone, not the server's).
 - start_background_scheduler(app): for the development server only — runs the job once at
   start, then daily. It starts only when called explicitly, never under gunicorn, once per
   process, and not in the parent process of the Werkzeug reloader.
@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import threading
-from datetime import date, datetime
+from datetime import datetime, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -43,7 +43,9 @@ def run_job_for_today(app):
     from jobs.daily import run_daily
 
     with app.app_context():
-        result = run_daily(date.today())
+        from admin_app import clock
+
+        result = run_daily(clock.business_date())
     (log.info if result.ok else log.warning)("%s", result.describe())
     return result
 
@@ -78,9 +80,14 @@ def _presence(app):
         return Presence(db.engine)
 
 
+def job_zone(app) -> str:
+    """The zone of JOB_DAILY_AT: JOB_TIMEZONE, else the business zone (DISPLAY_TIMEZONE)."""
+    return app.config.get("JOB_TIMEZONE") or app.config["DISPLAY_TIMEZONE"]
+
+
 def _add_daily(scheduler, app, **extra) -> None:
     hour, minute = daily_at(app)
-    trigger = CronTrigger(hour=hour, minute=minute, timezone=app.config.get("JOB_TIMEZONE"))
+    trigger = CronTrigger(hour=hour, minute=minute, timezone=job_zone(app))
     scheduler.add_job(run_job_for_today, trigger, args=(app,), id=JOB_ID, name="日终任务",
                       max_instances=1, coalesce=True, misfire_grace_time=6 * 3600,
                       replace_existing=True, **extra)
@@ -97,7 +104,7 @@ def run_scheduler(app) -> None:
     except JobAlreadyRunning:
         raise SchedulerAlreadyRunning("另一个调度进程正在运行(每个部署只运行一个) / "
                                       "another scheduler process is running") from None
-    scheduler = BlockingScheduler(timezone=app.config.get("JOB_TIMEZONE"))
+    scheduler = BlockingScheduler(timezone=job_zone(app))
     _add_daily(scheduler, app)
     _add_request_poll(scheduler, app)
     hour, minute = daily_at(app)
@@ -141,12 +148,12 @@ def start_background_scheduler(app, *, run_now: bool = True):
         except JobAlreadyRunning:
             log.info("background scheduler not started: a scheduler process is running")
             return None
-        scheduler = BackgroundScheduler(timezone=app.config.get("JOB_TIMEZONE"), daemon=True)
+        scheduler = BackgroundScheduler(timezone=job_zone(app), daemon=True)
         _add_daily(scheduler, app)
         _add_request_poll(scheduler, app)
         if run_now:
             scheduler.add_job(run_job_for_today, args=(app,), id=JOB_ID + "_at_start",
-                              name="日终任务(启动时)", next_run_time=datetime.now())
+                              name="日终任务(启动时)", next_run_time=datetime.now(timezone.utc))
         scheduler.start()
         _background = scheduler
         return scheduler

@@ -1,10 +1,11 @@
 """The audit log: who changed what, when, with before and after values. Append-only."""
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
+from models.clock import UTC_NOW, utc_now
 
 
 class AuditLog(db.Model):
@@ -17,7 +18,7 @@ class AuditLog(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     username: Mapped[str] = mapped_column(String(64), nullable=False, default="system")
     action: Mapped[str] = mapped_column(String(32), nullable=False)

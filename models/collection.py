@@ -2,10 +2,11 @@
 from datetime import date, datetime
 
 from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
-                        Text, func)
+                        Text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
+from models.clock import UTC_NOW, utc_now
 from .bounds import bound_check
 from .types import Money
 
@@ -36,7 +37,7 @@ class Collection(db.Model):
     needs_receipt: Mapped[bool] = mapped_column(nullable=False, default=False)
     has_receipt: Mapped[bool] = mapped_column(nullable=False, default=False)
     collector_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
     loan = relationship("Loan", lazy="joined", innerjoin=True)
     guarantor = relationship("Guarantor", lazy="joined")
@@ -57,7 +58,7 @@ class Receipt(db.Model):
     size: Mapped[int] = mapped_column(Integer, nullable=False)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
     collection = relationship("Collection", lazy="joined")
     uploaded_by = relationship("User", lazy="joined")

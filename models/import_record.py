@@ -2,10 +2,11 @@
 and the balances a loan import left to check once the loan's repayments are imported."""
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.extensions import db
+from models.clock import UTC_NOW, utc_now
 from .types import Money
 
 IMPORT_OUTCOMES = {"imported": "已导入", "partial": "部分导入", "refused": "未导入(有错误)",
@@ -33,7 +34,7 @@ class ImportRecord(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     username: Mapped[str] = mapped_column(String(64), nullable=False, default="system")
-    at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
     user = relationship("User", lazy="joined")
 

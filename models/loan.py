@@ -7,6 +7,7 @@ from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Inte
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from admin_app.extensions import db
+from models.clock import UTC_NOW, utc_now
 from .enums import FIVE_CLASSES, LOAN_STATUSES, REPAYMENT_METHODS
 from .bounds import bound_check
 from .privacy import personal
@@ -72,7 +73,7 @@ class Loan(db.Model):
     next_inspection_date: Mapped[date | None] = mapped_column(Date)
     settled_date: Mapped[date | None] = mapped_column(Date)
     written_off_date: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     # LEFT OUTER joins on purpose (the foreign keys are NOT NULL, so the rows are the same):
@@ -160,7 +161,7 @@ class RateChange(db.Model):
     effective_date: Mapped[date] = mapped_column(Date, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
     loan = relationship("Loan", lazy="joined")
     operator = relationship("User", lazy="joined")
@@ -177,7 +178,7 @@ class Extension(db.Model):
     new_maturity_date: Mapped[date] = mapped_column(Date, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
     loan = relationship("Loan", lazy="joined")
     operator = relationship("User", lazy="joined")
@@ -207,7 +208,7 @@ class Repayment(db.Model):
     interest_part = mapped_column(Money, nullable=False, default=0)
     principal_part = mapped_column(Money, nullable=False, default=0)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
     # The bank's or the old system's transaction number (流水号), when known (imports match on it).
     serial_no: Mapped[str | None] = mapped_column(String(64))
 
@@ -254,7 +255,7 @@ class LoanEntry(db.Model):
     extension_id: Mapped[int | None] = mapped_column(ForeignKey("extension.id"))
     note: Mapped[str | None] = mapped_column(Text)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
     operator = relationship("User", lazy="joined")
 

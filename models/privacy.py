@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import DDL, DateTime, ForeignKey, Index, Integer, String, Text, event, func, inspect
+from sqlalchemy import DDL, DateTime, ForeignKey, Index, Integer, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.extensions import db
+from models.clock import UTC_NOW, utc_now
 
 INFO_KEY = "pii"
 
@@ -148,7 +149,7 @@ class PiiAccess(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     username: Mapped[str] = mapped_column(String(64), nullable=False)
     action: Mapped[str] = mapped_column(String(16), nullable=False)

@@ -3,10 +3,11 @@ classification changes and write-offs; plus interviews and the approval trail.""
 from datetime import date, datetime
 
 from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
-                        Text, func)
+                        Text)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from admin_app.extensions import db
+from models.clock import UTC_NOW, utc_now
 from .bounds import bound_check
 from .types import Money
 
@@ -49,7 +50,7 @@ class Interview(db.Model):
     content: Mapped[str] = mapped_column(Text, nullable=False)
     follow_up: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
     loan = relationship("Loan", lazy="joined")
     recorded_by = relationship("User", lazy="joined")
@@ -73,7 +74,7 @@ class Inspection(ReviewMixin, db.Model):
     # Attachment: stored file name (generated) plus the original name.
     attachment_path: Mapped[str | None] = mapped_column(String(128))
     attachment_name: Mapped[str | None] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
 
 class ClassificationChange(ReviewMixin, db.Model):
@@ -93,7 +94,7 @@ class ClassificationChange(ReviewMixin, db.Model):
     to_class: Mapped[int] = mapped_column(Integer, nullable=False)
     suggested_class: Mapped[int] = mapped_column(Integer, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
 
 class WriteOff(ReviewMixin, db.Model):
@@ -113,7 +114,7 @@ class WriteOff(ReviewMixin, db.Model):
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     evidence_path: Mapped[str | None] = mapped_column(String(128))
     evidence_name: Mapped[str | None] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
 
 class RepaymentReversal(ReviewMixin, db.Model):
@@ -135,7 +136,7 @@ class RepaymentReversal(ReviewMixin, db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     repayment_id: Mapped[int] = mapped_column(ForeignKey("repayment.id"), nullable=False, index=True)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
     repayment = relationship("Repayment", lazy="joined", innerjoin=True)
 
@@ -154,7 +155,7 @@ class ApprovalStep(db.Model):
     decision: Mapped[str] = mapped_column(String(16), nullable=False)
     opinion: Mapped[str] = mapped_column(Text, nullable=False, default="")
     actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
-    acted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    acted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
 
     actor = relationship("User", lazy="joined")
 
@@ -177,4 +178,4 @@ class ExtensionApplication(ReviewMixin, db.Model):
     new_maturity_date: Mapped[date] = mapped_column(Date, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     extension_id: Mapped[int | None] = mapped_column(ForeignKey("extension.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from admin_app.extensions import db
+from models.clock import UTC_NOW, utc_now
 
 
 def password_hash_method() -> str:
@@ -28,7 +29,7 @@ class User(UserMixin, db.Model):
     # Comma-separated role keys of admin_app.permissions.ROLES.
     roles_csv: Mapped[str] = mapped_column(String(256), nullable=False, default="")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now, server_default=UTC_NOW())
     # Set when an admin creates the account or resets its password: the user chooses their own
     # at the next login before anything else.
     must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,

@@ -29,6 +29,7 @@ from admin_app.audit import log_action
 from admin_app.extensions import db
 from models import ApprovalStep
 from models.approval import WORKFLOWS, Workflow
+from models.clock import utc_now
 from services import BusinessError
 
 ALREADY_HANDLED = "该事项已被他人处理"
@@ -57,7 +58,7 @@ def _hooks(wf: Workflow):
 
 
 def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)
+    return utc_now().replace(microsecond=0)
 
 
 def _load(wf: Workflow, item_id: int):

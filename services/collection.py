@@ -14,6 +14,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from admin_app.audit import log_action
+from admin_app import clock
 from admin_app.extensions import db
 from admin_app.settings import get_time
 from models import Collection, Guarantor, Loan, Receipt
@@ -152,8 +153,10 @@ def record_collection(loan: Loan, *, target: str, guarantor: Guarantor | None = 
                       promised_date: date | None = None, promised_amount=None,
                       next_follow_up: date | None = None, collector=None,
                       now: datetime | None = None) -> Collection:
-    """催收: record one contact about `loan`. Raises BusinessError when a rule refuses it."""
-    now = now or datetime.now()
+    """催收: record one contact about `loan`. Raises BusinessError when a rule refuses it.
+    `contacted_at` and `now` are wall times in the display zone (what the collector typed);
+    the record stores contacted_at as UTC (admin_app.clock)."""
+    now = now or clock.local_now()
     if loan is None:
         raise BusinessError("贷款不存在")
     if loan.status == "settled":
@@ -177,7 +180,7 @@ def record_collection(loan: Loan, *, target: str, guarantor: Guarantor | None = 
         raise BusinessError("下次跟进日期不能早于催收日期")
     record = Collection(
         loan_id=loan.id, target=target, guarantor_id=guarantor.id if guarantor else None,
-        method=method, contacted_at=contacted_at.replace(microsecond=0), content=content,
+        method=method, contacted_at=clock.stored(contacted_at.replace(microsecond=0)), content=content,
         result=result, promised_date=promised_date, promised_amount=amount,
         next_follow_up=next_follow_up, status="following",
         needs_receipt=method in RECEIPT_METHODS, has_receipt=False,
@@ -189,7 +192,7 @@ def follow_up(collection: Collection, status: str, next_follow_up: date | None, 
               actor, today: date | None = None) -> Collection:
     """跟进: update the status and next follow-up date; the note is appended to the result
     with its date and author (the audit log keeps the before/after values too)."""
-    today = today or date.today()
+    today = today or clock.business_date()
     if status not in COLLECTION_STATUSES:
         raise BusinessError("跟进状态无效")
     note = _text(note, "跟进说明", required=True)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from admin_app.extensions import db
+from admin_app import clock
 from models import ExtensionApplication, Loan
 from services import BusinessError, approvals
 
@@ -39,7 +40,7 @@ def check(loan: Loan, new_maturity: date | None, reason: str | None, as_of: date
     """The application's rules; returns the cleaned reason."""
     from services.loans import preview_extension
 
-    as_of = as_of or date.today()
+    as_of = as_of or clock.business_date()
     if loan is None:
         raise BusinessError("贷款不存在")
     if loan.status not in ("active", "extended", "overdue"):

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from admin_app.extensions import db
+from admin_app import clock
 from models import Inspection, Interview, Loan
 from models.enums import INSPECTION_KINDS, INSPECTION_METHODS
 from services import BusinessError
@@ -39,14 +40,15 @@ def _text(value, label: str, required: bool = False, limit: int = MAX_TEXT) -> s
 # ---- interviews --------------------------------------------------------------------------
 def record_interview(loan_id: int, actor, *, held_at: datetime, place: str, participants: str,
                      content: str, follow_up: str | None = None) -> Interview:
+    """`held_at`: the wall time typed in the display zone; stored as UTC (admin_app.clock)."""
     loan = get_loan(loan_id)
     if held_at is None:
         raise BusinessError("请填写约谈时间")
-    if held_at > datetime.now() + timedelta(minutes=5):
+    if held_at > clock.local_now() + timedelta(minutes=5):
         raise BusinessError("约谈时间不能晚于当前时间")
     if held_at.date() < loan.start_date:
         raise BusinessError("约谈时间不能早于放款日")
-    interview = Interview(loan_id=loan.id, held_at=held_at,
+    interview = Interview(loan_id=loan.id, held_at=clock.stored(held_at),
                           place=_text(place, "约谈地点", True, 128),
                           participants=_text(participants, "参加人员", True, 256),
                           content=_text(content, "约谈内容", True),
@@ -76,7 +78,7 @@ def _clean(loan: Loan, fields: dict) -> dict:
         on = fields["inspected_on"]
         if not isinstance(on, date):
             raise BusinessError("请填写检查日期")
-        if on > date.today():
+        if on > clock.business_date():
             raise BusinessError("检查日期不能晚于今天")
         if on < loan.start_date:
             raise BusinessError("检查日期不能早于放款日")

@@ -33,6 +33,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from admin_app.extensions import db
+from admin_app import clock
 from models import Installment, Loan, LoanEntry, Repayment
 from models.classification import LOSS
 from models.ledger import (BASIS_SCALE, PREPAY_MODES, RULES, Book, Entry, Terms, replay)
@@ -54,8 +55,8 @@ def _flush() -> None:
 
 
 def business_today() -> date:
-    """The business date (one place; tests pass `today` explicitly)."""
-    return date.today()
+    """The business date (admin_app.clock; tests pass `today` explicitly)."""
+    return clock.business_date()
 
 
 def rules() -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from admin_app import clock
 from admin_app.extensions import db
 from models import Collection, Guarantor, Loan
 from services import BusinessError
@@ -24,7 +25,7 @@ def figures(loan: Loan, as_of: date) -> list[tuple[str, object]]:
 
 def print_notice(loan: Loan, guarantor: Guarantor | None, actor, now: datetime | None = None) -> Collection:
     """Record the printing as a collection by 信函 (it then waits for its 回执)."""
-    now = (now or datetime.now()).replace(microsecond=0)
+    now = (now or clock.local_now()).replace(microsecond=0)
     if loan.status not in ("overdue", "written_off") and loan.days_overdue <= 0:
         raise BusinessError("该贷款没有逾期欠款,无需发送催收通知书")
     if guarantor is not None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from jobs.steps import read_params
+from admin_app import clock
 from jobs.steps.snapshot import (is_month_end, last_month_ends, limits_from, month_end, record_month,
                                  write_rebuilt)
 from jobs.steps.sql import Sql
@@ -19,7 +20,7 @@ from services import BusinessError
 
 
 def today() -> date:
-    return date.today()
+    return clock.business_date()
 
 
 @dataclass(frozen=True)

@@ -11,21 +11,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable
 
-from flask import current_app
 from sqlalchemy import exists, func, select
 
+from admin_app import clock
 from admin_app.extensions import db
 from models import ClassificationChange, Collection, JobRun, Loan, Repayment
 from models.approval import WORKFLOWS
 from services import collection as collection_service
 
 COUNT_CAP = 10_000  # as the lists: past it a card reads 「超过 10,000」
-
-
-def business_date() -> date:
-    """Today for the to-do rules (tests and demos may pin it with BUSINESS_DATE)."""
-    pinned = current_app.config.get("BUSINESS_DATE")
-    return date.fromisoformat(pinned) if pinned else date.today()
 
 
 @dataclass(frozen=True)
@@ -66,7 +60,7 @@ def _newly_overdue(user, today):
 
 def _broken_promise(user, today):
     paid = exists().where(Repayment.loan_id == Collection.loan_id,
-                          Repayment.paid_on >= func.date(Collection.contacted_at),
+                          Repayment.paid_on >= clock.day_of(Collection.contacted_at),
                           Repayment.paid_on <= Collection.promised_date)
     return [Collection.collector_id == user.id, Collection.status == "following",
             Collection.promised_date < today, ~paid]

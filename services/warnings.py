@@ -3,11 +3,12 @@ and when. Only current rows (those of the newest run) are handled; the job carri
 handling over to the next day's rows of the same subject."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from admin_app import clock
 from admin_app.audit import log_action
 from models.enums import HANDLING_STATES, WARNING_KINDS
 from models.warning import JobRun, Warning
@@ -39,8 +40,8 @@ def handle_warning(session: Session, warning: Warning, *, state: str, note: str,
         raise BusinessError(f"跟进说明不能超过 {NOTE_MAX} 字")
     if not warning.is_current:
         raise BusinessError("这条预警不是最新一期的预警,请在最新预警中跟进")
-    now = datetime.now()
-    entry = f"[{now:%Y-%m-%d %H:%M} {user.display_name or user.username} {HANDLING_STATES[state]}] {note}"
+    now = clock.utc_now()
+    entry = f"[{clock.shown(now):%Y-%m-%d %H:%M} {user.display_name or user.username} {HANDLING_STATES[state]}] {note}"
     history = f"{warning.note}\n{entry}" if warning.note else entry
     warning.handling_state = state
     warning.note = history[-HISTORY_MAX:]

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
+from admin_app.clock import shown as shown_at
 from admin_app.extensions import db
 from admin_app.settings import set_value
 from models import AuditLog, Collection, Customer, Guarantor, LoanProduct, Receipt
@@ -125,7 +126,7 @@ def test_phone_and_visit_only_within_allowed_hours(users, method, clock, ok):
     loan = make_overdue_loan()
     at = datetime.combine(date(2024, 6, 3), clock)
     if ok:
-        assert record(loan, method=method, at=at).contacted_at == at
+        assert shown_at(record(loan, method=method, at=at).contacted_at) == at  # typed wall time, stored UTC
     else:
         with pytest.raises(BusinessError, match="根据催收行为规范.*只允许在08:00–21:00之间"):
             record(loan, method=method, at=at)

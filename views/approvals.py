@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select, true
 from werkzeug.routing import BuildError
 
+from admin_app import formats
 from admin_app.extensions import db
 from admin_app.privacy import shown
 from admin_app.screens import RowLink, ScreenView, SearchField
@@ -82,7 +83,7 @@ def item_fields(workflow_key: str, item) -> list[tuple[str, str]]:
         body = [("核销本金(元)", money(item.principal_amount)),
                 ("核销利息(元)", money(item.interest_amount)),
                 ("核销原因说明", item.reason), ("证明材料", item.evidence_name)]
-    tail = [("提出人", str(item.proposer)), ("提交时间", str(item.submitted_at or "")),
+    tail = [("提出人", str(item.proposer)), ("提交时间", formats.minute_text(item.submitted_at)),
             ("审批状态", approvals.stage_label(WORKFLOWS[workflow_key], item))]
     return head + [(k, v or "") for k, v in body] + tail
 

@@ -5,7 +5,7 @@ Loan-side lists (还款催收 by loan, 担保人催收 by guarantor) share the �
 live in services.collection; the views turn BusinessError into a flash message."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from flask import abort, flash, redirect, request
 from flask_admin import expose
@@ -15,6 +15,7 @@ from sqlalchemy import and_
 from wtforms import DateField, DateTimeLocalField, DecimalField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from admin_app import clock
 from admin_app.bounds import NEAR_FUTURE, PAST, DateBound, MoneyBound
 from admin_app.extensions import db
 from admin_app.permissions import allowed
@@ -67,7 +68,7 @@ class CollectPagesMixin:
         from admin_app import settings
         from services import notice
 
-        as_of = date.today()
+        as_of = clock.business_date()
         lines = notice.figures(loan, as_of)
         return {"loan": loan, "guarantor": guarantor, "as_of": as_of, "lines": lines,
                 "due_now": dict(lines)["截至当日应还合计"], "company": settings.get_text("company.name"),
@@ -123,7 +124,7 @@ class CollectPagesMixin:
         form = CollectionForm()
         form.target.choices = options
         if request.method == "GET":
-            form.contacted_at.data = datetime.now().replace(second=0, microsecond=0)
+            form.contacted_at.data = clock.local_now().replace(second=0, microsecond=0)
         return_url = back_url(self.get_url(".index_view"))
         if form.validate_on_submit():
             try:

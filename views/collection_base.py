@@ -3,6 +3,7 @@ renderer, and the list of collection records (催收查询 and the 待上传回�
 from flask import current_app
 from flask_admin.helpers import get_redirect_target
 
+from admin_app import formats
 from admin_app.screens import ScreenView, SearchField
 from models import Collection, Loan
 from models.enums import COLLECTION_METHODS, COLLECTION_STATUSES, COLLECTION_TARGETS
@@ -45,8 +46,7 @@ def owed_export(view, context, model, name):
 
 
 def to_the_minute(view, context, model, name):
-    value = getattr(model, name)
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+    return formats.minute_text(getattr(model, name))
 
 
 def back_url(default: str) -> str:

@@ -2,7 +2,6 @@
 approval trail, amend and resubmit after a rejection) and 贷款详情."""
 from __future__ import annotations
 
-from datetime import date, datetime
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from wtforms import DateField, DateTimeLocalField, FileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from admin_app import clock
 from admin_app.bounds import PAST, DateBound
 from admin_app.extensions import db
 from admin_app.screens import RowLink
@@ -98,7 +98,7 @@ class InspectionLoanView(LoanListView):
     @expose("/loan/<int:loan_id>/interviews/")
     def interviews(self, loan_id: int, form=None):
         loan = self._loan(loan_id)
-        form = form or InterviewForm(formdata=None, held_at=datetime.now().replace(second=0, microsecond=0))
+        form = form or InterviewForm(formdata=None, held_at=clock.local_now().replace(second=0, microsecond=0))
         return self.render("review/interviews.html", loan=loan, rows=inspection.interviews_of(loan.id),
                            form=form, can_add=self.allowed("interview"),
                            loan_url=loan_detail_url(loan.id))
@@ -137,7 +137,7 @@ class InspectionLoanView(LoanListView):
     def new_inspection(self, loan_id: int):
         loan = self._loan(loan_id)
         form = InspectionForm() if request.method == "POST" else InspectionForm(
-            formdata=None, inspected_on=date.today(), kind="routine", method="onsite")
+            formdata=None, inspected_on=clock.business_date(), kind="routine", method="onsite")
         if request.method == "POST":
             if not form.validate():
                 flash("保存失败:" + form_errors(form), "error")

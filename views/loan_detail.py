@@ -9,6 +9,7 @@ from flask_admin import expose
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, noload
 
+from admin_app import clock
 from admin_app.extensions import db
 from admin_app.screens import PageView
 from models import (ApprovalStep, ClassificationChange, Collateral, Collection, Extension,
@@ -107,7 +108,7 @@ def owed_today(loan: Loan) -> list[tuple[str, object]] | None:
         return None
     from services.loans import amount_owed
 
-    figures = amount_owed(loan, date.today())
+    figures = amount_owed(loan, clock.business_date())
     return [(label, figures[key]) for key, label in OWED_LABELS if key in figures]
 
 

@@ -6,6 +6,7 @@ from flask import abort, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
+from admin_app import clock, formats
 from admin_app.extensions import db
 from admin_app.screens import PageView
 from models import ClassificationChange, Collection, ExtensionApplication, Inspection, JobRun, Loan, WriteOff
@@ -25,7 +26,7 @@ def card_url(card) -> str:
 
 def todo_items(user) -> list[dict]:
     """The user's cards as (label, count, url, hint), for 首页 and 我的待办 alike."""
-    today = todos.business_date()
+    today = clock.business_date()
     items = []
     for card in todos.cards_for(user):
         n = card.count(user, today)
@@ -40,7 +41,7 @@ def _review_row(wf_key: str, endpoint: str, args):
 
     def row(item):
         return {"cells": (item.loan.loan_no, item.loan.customer_name, wf.label,
-                          approvals.stage_label(wf, item), item.submitted_at or item.created_at),
+                          approvals.stage_label(wf, item), formats.minute_text(item.submitted_at or item.created_at)),
                 "links": [("处理", url_for(endpoint, **args(item))),
                           ("贷款详情", url_for("loan_detail.index", loan_id=item.loan_id))]}
     return row
@@ -67,7 +68,7 @@ def _collection_row(c):
 
 
 def _job_row(run):
-    return {"cells": (run.id, run.as_of, run.started_at, (run.error or "")[:80]),
+    return {"cells": (run.id, run.as_of, formats.minute_text(run.started_at), (run.error or "")[:80]),
             "links": [("任务运行记录", url_for("job_runs.index_view"))]}
 
 
@@ -99,7 +100,7 @@ class MyTodoView(PageView):
         if card is None or not (card.roles & current_user.roles):
             abort(404)
         page = max(request.args.get("page", 0, type=int), 0)
-        today = todos.business_date()
+        today = clock.business_date()
         order = card.order() if card.order else card.model.id.desc()
         stmt = card.select(current_user, today).order_by(order, card.model.id.desc())
         items = list(db.session.execute(stmt.offset(page * PAGE_SIZE).limit(PAGE_SIZE + 1)).unique().scalars())

@@ -4,14 +4,13 @@ with 立即运行 for admins)."""
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 
-from admin_app import settings
+from admin_app import clock, formats, settings
 from admin_app.extensions import db
 from admin_app.screens import PageView, ScreenView
 from jobs import progress
@@ -112,8 +111,8 @@ class JobRunView(ScreenView):
         "seconds": lambda v, c, m, n: (f"{(m.finished_at - m.started_at).total_seconds():.1f}"
                                        if m.finished_at else ""),
         "summary": lambda v, c, m, n: summary_text(m.summary),
-        "started_at": lambda v, c, m, n: f"{m.started_at:%Y-%m-%d %H:%M:%S}",
-        "finished_at": lambda v, c, m, n: f"{m.finished_at:%Y-%m-%d %H:%M:%S}" if m.finished_at else "",
+        "started_at": lambda v, c, m, n: formats.second_text(m.started_at),
+        "finished_at": lambda v, c, m, n: formats.second_text(m.finished_at),
         "progress": lambda v, c, m, n: progress.describe(progress.read(db.engine, m)),
         "requested_by": lambda v, c, m, n: _username(m.requested_by_id),
     }
@@ -127,7 +126,7 @@ class JobRunView(ScreenView):
     @expose("/run/", methods=("POST",))
     def run_now(self):
         """Records a request; the scheduler process runs the job (never this web worker)."""
-        run_id, new = request_run(db.engine, date.today(), current_user.id)
+        run_id, new = request_run(db.engine, clock.business_date(), current_user.id)
         if not scheduler_running(db.engine):
             flash(f"已记录运行请求(编号 {run_id}),但调度进程未运行:请在服务器上启动 "
                   "flask --app wsgi scheduler,请求将在其启动后执行。", "error")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from admin_app import formats
 from admin_app.extensions import db
 from admin_app.screens import RowLink, ScreenView, SearchField, record_id, request_cache
 from admin_app.settings import PARAMS_BY_KEY, get_int
@@ -183,7 +184,7 @@ def _formatters(screen: WarningScreen, html: bool) -> dict:
         return Markup('<span class="badge {}">{}</span>').format(LEVEL_BADGES.get(model.level, ""), label)
 
     def handled_at(view, context, model, name):
-        return f"{model.handled_at:%Y-%m-%d %H:%M}" if model.handled_at else ""
+        return formats.minute_text(model.handled_at)
 
     def money(view, context, model, name):
         value = getattr(model, name)

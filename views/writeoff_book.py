@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import undefer
 
+from admin_app import formats
 from admin_app.extensions import db
 from admin_app.screens import ScreenView, loan_detail_link
 from models import WriteOff
@@ -52,8 +53,7 @@ class WriteOffBookView(ScreenView):
         "written_off_total": _shown(written_off),
         "recovered_amount": _shown(lambda m: _money(m.recovered_amount)),
         "to_recover": _shown(to_recover),
-        "last_collection_at": lambda v, c, m, n: m.last_collection_at.strftime("%Y-%m-%d %H:%M")
-        if m.last_collection_at else "",
+        "last_collection_at": lambda v, c, m, n: formats.minute_text(m.last_collection_at),
     }
     column_formatters_export = {"written_off_total": lambda v, c, m, n: written_off(m),
                                 "recovered_amount": lambda v, c, m, n: _money(m.recovered_amount),

@@ -9,6 +9,7 @@ write-offs at every stage) -> collections (records of every method, receipts) ->
 import importlib
 from datetime import date
 
+from admin_app import clock
 from admin_app.extensions import db
 
 STEPS = ("book", "reviews", "collections")
@@ -21,7 +22,7 @@ def seed_demo(loans: int = 2000, seed: int = 42, as_of: date | None = None, on_s
     """`on_step(label, done, total)` is told as each step starts (the CLI's progress)."""
     from admin_app.seed.accounts import ensure_demo_users
 
-    as_of = as_of or date.today()
+    as_of = as_of or clock.business_date()
     summary: dict = {}
     total = len(STEPS) + 4
     tell = on_step or (lambda label, done, total: None)

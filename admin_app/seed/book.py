@@ -149,7 +149,9 @@ def _pool(weights: dict) -> tuple:
 
 
 DAYS = tuple(timedelta(days=d) for d in range(64))
-T_REPAID = " 10:00:00.000000"
+# Stamps are stored as UTC (models.clock): 02:00 and 03:00 UTC read 10:00 and 11:00 in Shanghai.
+T_REPAID = " 02:00:00.000000"
+T_CHANGED = " 03:00:00.000000"
 
 
 class _Plan:
@@ -516,12 +518,12 @@ class _Book:
             eff_s = eff.isoformat()
             sink.add("rate_change", (self.next_id("rate_change"), loan_id, money(old), money(new_rate),
                                      eff_s, rng.choice(RATE_CHANGE_REASONS), officer,
-                                     eff_s + " 11:00:00.000000"))
+                                     eff_s + T_CHANGED))
         if extension:
             ext_at, old_maturity, months = extension
             sink.add("extension", (self.next_id("extension"), loan_id, old_maturity.isoformat(),
                                    maturity.isoformat(), rng.choice(EXTENSION_REASONS).format(m=months),
-                                   officer, ext_at.isoformat() + " 11:00:00.000000"))
+                                   officer, ext_at.isoformat() + T_CHANGED))
         if forced.get("guarantor") or (not forced and rnd() < 0.4):
             self.write_guarantors(loan_id, principal, forced.get("guarantor"))
         if spec.collateral or forced.get("collateral") or (not forced and rnd() < 0.12):

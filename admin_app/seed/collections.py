@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import exists, select
 from werkzeug.datastructures import FileStorage
 
+from admin_app import clock
 from admin_app.extensions import db
 from models import Customer, Guarantor, Loan, User
 from models.enums import COLLECTION_METHODS, OPEN_LOAN_STATUSES, RECEIPT_METHODS, TIMED_METHODS
@@ -104,7 +105,7 @@ def _contact_time(method: str, day: date, rng: random.Random) -> datetime:
 
 
 def run(loans: int = 0, seed: int = 42, as_of: date | None = None) -> dict:
-    as_of = as_of or date.today()
+    as_of = as_of or clock.business_date()
     rng = random.Random(seed * 7919 + 5)
     users = {u.username: u for u in db.session.execute(
         select(User).where(User.username.in_(("collector", "officer", "officer2")))).scalars()}

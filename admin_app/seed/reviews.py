@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from admin_app import clock
 from admin_app.extensions import db
 from models import Loan, User
 from models.classification import minimum_class, thresholds
@@ -90,7 +91,7 @@ def _class_candidates(limit: int) -> list[Loan]:
 
 
 def _seed_inspections(loans, users, rng, as_of: date, summary: dict) -> None:
-    today = min(as_of, date.today())
+    today = min(as_of, clock.business_date())
     for n, loan in enumerate(loans):
         proposer = _loan_officer(loan, users, n)
         held_on = max(loan.start_date, today - timedelta(days=rng.randint(1, 60)))
@@ -160,7 +161,7 @@ def _seed_extensions(loans, users, rng, as_of: date, summary: dict) -> None:
 
 
 def run(loans: int = 2000, seed: int = 42, as_of: date | None = None) -> dict:
-    as_of = as_of or date.today()
+    as_of = as_of or clock.business_date()
     users = _users()
     if not {"officer", "officer2"} <= set(users) or not STAGE_ACTORS <= set(users):
         return {}

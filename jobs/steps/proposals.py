@@ -9,9 +9,10 @@ the minimum class. Set-based, once per loan and minimum:
   minimum rises further — the officer may still propose by hand."""
 from __future__ import annotations
 
-from datetime import datetime
 
 from models.approval import WORKFLOWS
+from models.clock import utc_now
+
 from .sql import OPEN_STATUSES_SQL
 
 WORKFLOW = "classification"
@@ -31,13 +32,13 @@ def system_user_id(ctx) -> int:
     if found is None:
         found = ctx.conn.execute(insert(table).values(
             username=SYSTEM_USERNAME, display_name=SYSTEM_NAME, password_hash="!", roles_csv="",
-            active=False, created_at=datetime.now().replace(microsecond=0))).inserted_primary_key[0]
+            active=False, created_at=utc_now().replace(microsecond=0))).inserted_primary_key[0]
     return found
 
 
 def run(ctx) -> None:
     system = system_user_id(ctx)
-    now = datetime.now().replace(microsecond=0)
+    now = utc_now().replace(microsecond=0)
     first = WORKFLOWS[WORKFLOW].stages[0].key
     withdrawn = ctx.execute(
         "INSERT INTO approval_step (workflow, item_id, loan_id, stage, decision, opinion, actor_id, acted_at) "

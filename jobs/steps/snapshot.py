@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from models.classification import ATTENTION, DOUBTFUL, LOSS, SUBSTANDARD, THRESHOLD_KEYS, Thresholds
+from models.clock import utc_now
 from models.snapshot import AGEING_BUCKETS
 from .positions import class_case
 from .sql import OPEN_STATUSES_SQL, Sql
@@ -193,11 +194,9 @@ def write_rebuilt(conn: Connection, sql: Sql, day: date, limits: Thresholds) -> 
 def record_month(conn: Connection, sql: Sql, day: date, source: str, by: str | None, seconds: float) -> None:
     """The aggregates of month-end D and snapshot_month's row for it (the open loans and
     balance just written)."""
-    from datetime import datetime
-
     write_aggregates(conn, sql, day)
     run = _Run(conn, sql, day)
-    run.params.update(source=source, by=by, seconds=round(seconds, 2), at=datetime.now())
+    run.params.update(source=source, by=by, seconds=round(seconds, 2), at=utc_now())
     run("DELETE FROM snapshot_month WHERE month_end = " + run.p("d"))
     run(f"""INSERT INTO snapshot_month (month_end, source, loans, balance, written_at, written_by, seconds)
             SELECT {run.p('d')}, :source, COUNT(*), COALESCE(SUM(outstanding_principal), 0), :at, :by, :seconds

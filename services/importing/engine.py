@@ -16,6 +16,7 @@ from typing import Any, Callable
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from admin_app import clock
 from admin_app.extensions import db
 from services import BusinessError
 from .fields import Column, FieldError, cell_text
@@ -250,7 +251,7 @@ def run(kind: ImportKind, table: Table, *, user, mode: str = "preview", as_of: d
                           file_notes=list(table.notes))
     if result.file_error:
         return result
-    ctx = Context(user=user, as_of=as_of or date.today(), own_only=own_only, refresh=refresh)
+    ctx = Context(user=user, as_of=as_of or clock.business_date(), own_only=own_only, refresh=refresh)
     for row in rows:
         if row.ok:
             kind.row_rules(row, ctx)
