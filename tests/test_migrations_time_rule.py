@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 from admin_app import create_app
 from admin_app.extensions import db
 
-BEFORE = "e7a1c3d5f9b2"
+BEFORE = "f4b8c2d6e1a9"
 TARGET = "f4b8d2e6a1c9"
 
 

@@ -22,7 +22,7 @@ saving is converted row by row in Python. PostgreSQL's column defaults become
 timezone('utc', now()). Downgrade shifts back by the same assumptions.
 
 Revision ID: f4b8d2e6a1c9
-Revises: e7a1c3d5f9b2
+Revises: f4b8c2d6e1a9
 Create Date: 2026-12-01 03:30:00
 
 """
@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 
 revision = 'f4b8d2e6a1c9'
-down_revision = 'e7a1c3d5f9b2'
+down_revision = 'f4b8c2d6e1a9'
 branch_labels = None
 depends_on = None
 
