@@ -17,6 +17,7 @@ from models.clock import utc_now
 from models.warning import JobRun
 
 STEP_LABELS = {
+    "jobs.steps.advances": "预收款到期冲抵",
     "jobs.steps.positions": "贷款状态、逾期天数与建议分类",
     "jobs.steps.proposals": "五级分类系统提案",
     "jobs.steps.warnings": "预警",

@@ -22,13 +22,20 @@ The rules (SPEC §4 Money; each is shown to the user where they act, see RULES):
   cent as of the date asked; grace `from_due`: nothing while the period is within its grace
   days, beyond them from the due date; `deduct`: the grace days are never charged;
 - allocation: for each period due on or before the value date, oldest first: penalty → 复利 →
-  interest → principal; then fees; what is left is a prepayment (never into interest not yet
-  accrued): the exact payoff settles the loan (interest to the date, or the whole current
-  period — product choice — plus the prepayment fee % of the prepaid principal); less than it
-  reduces the principal after what is due (缩短期限 keeps the instalment, 减少月供 keeps the
-  term); more than it is an excess the services refuse, naming the payoff;
+  interest → principal; then fees. What is left, with any 预收余额 (advance) already held,
+  is compared with the payoff (interest to the date, or the whole current period — product
+  choice — plus the prepayment fee % of the prepaid principal): the exact payoff settles the
+  loan; more than it is an excess the services refuse, naming the payoff; less than it is,
+  by the repayment's choice (prepay_mode):
+  - None / "advance" (按期还款, the default): held as the loan's 预收余额, never into interest
+    not yet accrued; on each later due date (before that day's entries) the advance pays that
+    period, interest then principal, until used; it earns and costs nothing;
+  - "reduce" / "shorten" (提前还款): it and the advance held reduce the principal after what
+    is due (缩短期限 keeps the instalment, 减少月供 keeps the term);
+  a repayment's Parts.advance is what it added to (or, negative, drew from) the advance;
 - write-off: the current period is cut at the write-off date, accrual stops, everything owed
-  becomes the written-off claim; recoveries are allocated like repayments over that claim.
+  becomes the written-off claim, less the advance held (allocated over it like a repayment on
+  the write-off date); recoveries are allocated like repayments over that claim.
 """
 from __future__ import annotations
 
@@ -44,6 +51,11 @@ ENTRY_KINDS = {
     "reversal": "冲正", "write_off": "核销", "recovery": "核销后收回", "fee": "费用",
 }
 PREPAY_MODES = {"reduce": "减少月供(期限不变)", "shorten": "缩短期限(月供不变)"}
+# What money beyond what is due on the value date is for (the repayment form's choice; the
+# stored prepay_mode is None for 按期还款).
+ADVANCE = "advance"
+REPAYMENT_CHOICES = {ADVANCE: "按期还款:余额作为预收款,到期日自动冲抵",
+                     "reduce": "提前还款·减少月供", "shorten": "提前还款·缩短期限"}
 GRACE_MODES = {"from_due": "宽限期内不计罚息,超过宽限期自到期日起计", "deduct": "扣除宽限天数后计罚息"}
 SETTLE_MODES = {"to_date": "利息计至结清日", "period": "收取当期整期利息"}
 
@@ -54,13 +66,17 @@ RULES = {
                    "以后各期按新利率计息(等额本息、等额本金按剩余本金重新计算)。同一天多次调整以最后一次为准。"
                    "生效日不得早于当前未还期次的起始日。",
     "penalty": "罚息:逾期本金每日按当日执行利率×(1+罚息上浮比例)÷360计收;复利:逾期利息按同一日利率计收。",
-    "allocation": "还款冲抵顺序:按期次从早到晚,每期依次冲抵罚息、复利、利息、本金;不冲抵尚未产生的利息,"
-                  "多余部分作为提前还款冲减本金。",
+    "allocation": "还款冲抵顺序:按期次从早到晚,每期依次冲抵罚息、复利、利息、本金;不冲抵尚未产生的利息。"
+                  "冲抵到期应还后的余额:选择按期还款的作为预收款,选择提前还款的冲减本金。",
+    "advance": "按期还款(默认):冲抵还款日已到期的应还款后,余额作为预收款(预收余额)保存,不计息、不收费;"
+               "以后每个到期日先以预收余额冲抵当期利息、再冲抵当期本金,直至用完。"
+               "还款金额连同预收余额达到当日结清金额的,按提前结清处理。提前结清试算扣减已收预收款。",
     "prepayment": "提前还款:结清时利息计至结清日(或按产品约定收取当期整期利息),不收以后各期利息,"
                   "另按产品费率收取提前还款违约金(按提前偿还的本金计);部分提前还款冲减本金,可选缩短期限或减少月供;"
                   "超过结清金额的还款不予受理。",
     "extension": "展期:展期日所在期次及以后的未到期本金按原还款方式重新安排至新到期日,利息按月计收,不足一月按天计息。",
-    "write_off": "核销(账销案存):核销日停止计息和计收罚息,核销时的本金、利息、罚息转为表外继续追索,核销后收回按罚息、复利、利息、本金顺序冲抵。",
+    "write_off": "核销(账销案存):核销日停止计息和计收罚息,核销时的本金、利息、罚息(先以预收余额冲抵)转为表外继续追索,"
+                 "核销后收回按罚息、复利、利息、本金顺序冲抵。",
     "backdated": "补登的历史日期还款按还款日期重新计算整笔贷款;系统保存的各项数据始终为截至今日的数据。",
 }
 
@@ -109,6 +125,7 @@ class Parts:
     principal: Decimal = ZERO
     fee: Decimal = ZERO
     excess: Decimal = ZERO  # what nothing could take (the services refuse such a posting)
+    advance: Decimal = ZERO  # added to the 预收余额 (negative: drawn from it by a prepayment)
     settled: bool = False
 
     @property
@@ -180,6 +197,7 @@ class Book:
     settled_on: date | None = None
     written_off_on: date | None = None
     maturity: date | None = None
+    advance: Decimal = ZERO  # 预收余额 held on `as_of`
 
     def rate_on(self, day: date) -> Decimal:
         return _rate_on(self.rates, day)
@@ -217,6 +235,7 @@ class Book:
             "compound": sum((p.compound_owed for p in open_periods), ZERO),
             "accrued_interest": self.accrued_interest(current) if current is not None else ZERO,
             "fees": sum((f.amount - f.paid for f in self.fees), ZERO),
+            "advance": self.advance,
             "settled_on": self.settled_on,
             "written_off_on": self.written_off_on,
             "maturity": self.maturity,
@@ -258,12 +277,22 @@ class Book:
             "penalty": penalty,
             "compound": compound,
             "fee": fee + fees,
+            "advance": self.advance,  # 已收预收款, deducted
         }
-        out["total"] = sum((out[k] for k in ("principal", "interest", "penalty", "compound", "fee")), ZERO)
+        out["total"] = sum((out[k] for k in ("principal", "interest", "penalty", "compound", "fee")), ZERO) \
+            - self.advance
         return out
 
 
 # ------------------------------------------------------------------------------ helpers
+
+def penalty_of(basis: Decimal, markup) -> Decimal:
+    """A penalty basis (yuan × percent × days) in yuan: × (100 + markup) / 3,600,000, the
+    division last (as the job's SQL), so an exact half cent rounds up (1,800 × 130 / 3,600,000
+    = 0.065 -> 0.07, where a factor 130 / 3,600,000 rounded to 60 digits gave 0.06)."""
+    with localcontext(_CTX):
+        return money(basis * (100 + Decimal(markup)) / 3600000)
+
 
 def _rate_on(rates: list, day: date) -> Decimal:
     index = bisect_right([r[0] for r in rates], day) - 1
@@ -393,6 +422,7 @@ class _Replay:
         self.fees: list = []
         self.settled_on = None
         self.written_off_on = None
+        self.advance = ZERO
         self.plan: dict = {}
         start = terms.start_date
         dues = [add_months(start, k) for k in range(1, terms.term_months + 1)]
@@ -485,11 +515,7 @@ class _Replay:
         if self.t.grace_mode == "from_due" and (end - p.due).days <= int(self.t.grace_days):
             return ZERO, ZERO
         pen, comp, _ = self._basis(p, on)
-        factor = (100 + Decimal(self.t.markup)) / 3600000
-        with localcontext(_CTX):
-            penalty = money(pen * factor)
-            compound = money(comp * factor) if self.t.compound else ZERO
-        return penalty, compound
+        return penalty_of(pen, self.t.markup), (penalty_of(comp, self.t.markup) if self.t.compound else ZERO)
 
     # -- events ------------------------------------------------------------------------------
     def apply(self, e: Entry) -> None:
@@ -556,6 +582,9 @@ class _Replay:
             self.periods = self.periods[:i + 1]
             self._fix_interest(w)
         self.written_off_on = w
+        if self.advance > 0:
+            # the advance held pays what is owed on the write-off date first
+            self.advance = self._allocate(w, self.advance, Parts())
 
     def _on_recovery(self, e: Entry) -> None:
         self._on_repayment(e)
@@ -569,12 +598,32 @@ class _Replay:
             parts.excess = left
             return
         self._fix_interest(p_day)
+        left = self._allocate(p_day, left, parts)
+        for f in self.fees:
+            if left <= 0:
+                break
+            if f.on <= p_day and f.paid < f.amount:
+                t = min(left, f.amount - f.paid)
+                f.paid += t
+                parts.fee += t
+                left -= t
+        if left > 0 and self._open():
+            left = self._beyond_due(p_day, left, e.prepay_mode or ADVANCE, parts)
+        if self._open() and all(p.cleared_on is not None for p in self.periods) \
+                and all(f.paid >= f.amount for f in self.fees):
+            parts.settled = True  # the last cent of the last period settles the loan
+            self.settled_on = p_day
+        parts.excess = left
+
+    def _allocate(self, day: date, left: Decimal, parts: Parts) -> Decimal:
+        """Pay what is owed on `day` for periods due on or before it, oldest first: penalty →
+        复利 → interest → principal. Returns what is left."""
         for p in self.periods:
             if left <= 0:
                 break
-            if p.due > p_day or p.cleared_on is not None:
+            if p.due > day or p.cleared_on is not None:
                 continue
-            penalty, compound = self._penalties(p, p_day)
+            penalty, compound = self._penalties(p, day)
             owed = (max(penalty - p.paid_penalty, ZERO), max(compound - p.paid_compound, ZERO),
                     p.interest_unpaid, p.principal_unpaid)
             take = []
@@ -592,37 +641,53 @@ class _Replay:
             parts.compound += take[1]
             parts.interest += take[2]
             parts.principal += take[3]
-            p.changes.append((p_day, p.principal_unpaid, p.interest_unpaid))
+            p.changes.append((day, p.principal_unpaid, p.interest_unpaid))
             if p.principal_unpaid <= 0 and p.interest_unpaid <= 0:
-                p.cleared_on = p_day
-        for f in self.fees:
-            if left <= 0:
-                break
-            if f.on <= p_day and f.paid < f.amount:
-                t = min(left, f.amount - f.paid)
-                f.paid += t
-                parts.fee += t
-                left -= t
-        if left > 0 and self._open():
-            left = self._prepay(p_day, left, e.prepay_mode or "reduce", parts)
-        if self._open() and all(p.cleared_on is not None for p in self.periods) \
-                and all(f.paid >= f.amount for f in self.fees):
-            parts.settled = True  # the last cent of the last period settles the loan
-            self.settled_on = p_day
-        parts.excess = left
+                p.cleared_on = day
+        return left
 
-    def _prepay(self, day: date, amount: Decimal, mode: str, parts: Parts) -> Decimal:
+    def apply_advance(self, upto: date) -> None:
+        """The 预收余额 pays each period falling due on or before `upto`, on its due date,
+        interest then principal (the day-end batch deduction)."""
+        if self.advance <= 0 or not self._open():
+            return
+        for p in self.periods:
+            if self.advance <= 0 or p.due > upto:
+                break
+            if p.cleared_on is not None:
+                continue
+            self._fix_interest(p.due)
+            if p.cleared_on is not None:
+                continue
+            interest = min(self.advance, p.interest_unpaid)
+            principal = min(self.advance - interest, p.principal_unpaid)
+            if not interest and not principal:
+                continue
+            p.paid_interest += interest
+            p.paid_principal += principal
+            self.advance -= interest + principal
+            p.changes.append((p.due, p.principal_unpaid, p.interest_unpaid))
+            if p.principal_unpaid <= 0 and p.interest_unpaid <= 0:
+                p.cleared_on = p.due
+        if all(p.cleared_on is not None for p in self.periods) and all(f.paid >= f.amount for f in self.fees):
+            self.settled_on = max(p.cleared_on for p in self.periods)
+
+    def _beyond_due(self, day: date, left: Decimal, mode: str, parts: Parts) -> Decimal:
+        """`left` (beyond what is due on `day`) with the advance held: settles the loan at the
+        exact payoff, is held as advance (按期还款) or prepays principal (提前还款). Returns
+        the excess (nothing taken)."""
         i = self._current_index(day)
         if i is None:
-            return amount
+            return left
         p = self.periods[i]
         balance = _balance_on(p, day)
         accrued = (money(_interest(self._book_view(), p, p.start, p.due)) if self.t.settle_interest == "period"
                    else money(_interest(self._book_view(), p, p.start, day)))
         fee_pct = Decimal(self.t.prepay_fee_pct)
         payoff = accrued + balance + money(balance * fee_pct / 100)
+        amount = left + self.advance
         if amount > payoff:
-            return amount
+            return left
         if amount == payoff:
             p.interest_fixed = accrued
             p.due, p.principal = day, balance
@@ -634,15 +699,23 @@ class _Replay:
             parts.interest += accrued
             parts.principal += balance
             parts.fee += payoff - accrued - balance
+            parts.advance -= self.advance
+            self.advance = ZERO
             parts.settled = True
             self.settled_on = day
+            return ZERO
+        if mode not in PREPAY_MODES:
+            parts.advance += left
+            self.advance += left
             return ZERO
         with localcontext(_CTX):
             prepaid = money(amount * 100 / (100 + fee_pct))
         if prepaid >= balance:
-            return amount  # would clear the principal but not the interest: refused
+            return left  # would clear the principal but not the interest: refused
         parts.principal += prepaid
         parts.fee += amount - prepaid
+        parts.advance -= self.advance
+        self.advance = ZERO
         dues = [q.due for q in self.periods[i:]]
         self._replan(day, balance - prepaid, dues, from_index=i, rate=_rate_on(self.rates, day),
                      prev_due=p.start, mode=mode, recomputed=True)
@@ -651,6 +724,7 @@ class _Replay:
 
     # -- result --------------------------------------------------------------------------------
     def finish(self) -> Book:
+        self.apply_advance(self.as_of)
         self._fix_interest(date.max)
         as_of = self.as_of
         for p in self.periods:
@@ -663,7 +737,7 @@ class _Replay:
         # settled loans: the maturity is the settlement date
         maturity = self.periods[-1].due if self.periods else self.t.start_date
         return Book(self.t, as_of, self.periods, self.parts, self.fees, self.rates,
-                    self.settled_on, self.written_off_on, maturity)
+                    self.settled_on, self.written_off_on, maturity, self.advance)
 
 
 @dataclass(frozen=True)
@@ -692,5 +766,6 @@ def replay(terms: Terms, entries, as_of: date) -> Book:
                      and (e.kind == "rate_change" or e.value_date <= as_of)),
                     key=lambda e: (e.value_date, e.seq))
     for e in events:
+        run.apply_advance(min(e.value_date, as_of))  # due dates up to the entry's, before it
         run.apply(e)
     return run.finish()

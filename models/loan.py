@@ -38,6 +38,9 @@ class Loan(db.Model):
         # 还款催收 lists overdue loans most overdue first, and 首页's aging table counts open
         # loans by overdue days: both read this index alone.
         Index("ix_loan_status_days", "status", "days_overdue", "id"),
+        # the daily job's advances step reads the few loans holding a 预收余额
+        Index("ix_loan_advance", "id", sqlite_where=db.text("advance_balance > 0"),
+              postgresql_where=db.text("advance_balance > 0")),
         # 首页's portfolio tables (loans and balance by status, by class of open loans) sum
         # this index instead of reading a million loans.
         Index("ix_loan_portfolio", "status", "five_class", "outstanding_principal"),
@@ -69,6 +72,8 @@ class Loan(db.Model):
     penalty_interest = mapped_column(Money, nullable=False, default=0)
     # 复利 owed (interest on overdue interest), as of today like the figures above
     compound_interest = mapped_column(Money, nullable=False, default=0, server_default="0")
+    # 预收余额: money paid ahead of its due date (按期还款), applied on each due date
+    advance_balance = mapped_column(Money, nullable=False, default=0, server_default="0")
     last_inspection_date: Mapped[date | None] = mapped_column(Date)
     next_inspection_date: Mapped[date | None] = mapped_column(Date)
     settled_date: Mapped[date | None] = mapped_column(Date)
@@ -193,8 +198,9 @@ class Repayment(db.Model):
         bound_check("repayment"),
         CheckConstraint("penalty_part >= 0 AND interest_part >= 0 AND principal_part >= 0",
                         name="ck_repayment_parts_nonneg"),
-        # The parts add up to the amount, to the cent (SQLite keeps NUMERIC as floating point).
-        CheckConstraint("ABS(amount - penalty_part - interest_part - principal_part) < 0.005",
+        # The parts (and what went to or came from the 预收余额) add up to the amount, to the
+        # cent (SQLite keeps NUMERIC as floating point).
+        CheckConstraint("ABS(amount - penalty_part - interest_part - principal_part - advance_part) < 0.005",
                         name="ck_repayment_parts_sum"),
         Index("ix_repayment_loan_date", "loan_id", "paid_on"),
         Index("ix_repayment_loan_serial", "loan_id", "serial_no"),
@@ -218,7 +224,10 @@ class Repayment(db.Model):
     fee_part = mapped_column(Money, nullable=False, default=0, server_default="0")
     kind: Mapped[str] = mapped_column(String(16), nullable=False, default="repayment",
                                       server_default="repayment")  # repayment | recovery
-    prepay_mode: Mapped[str | None] = mapped_column(String(16))  # reduce | shorten
+    prepay_mode: Mapped[str | None] = mapped_column(String(16))  # reduce | shorten; None: 按期还款
+    # what this repayment added to the loan's 预收余额 (negative: a prepayment or settlement
+    # that spent it); penalty + interest + principal parts + advance_part = amount
+    advance_part = mapped_column(Money, nullable=False, default=0, server_default="0")
     reversed_on: Mapped[date | None] = mapped_column(Date)  # set when a 冲正 was approved
 
     loan = relationship("Loan", lazy="joined")

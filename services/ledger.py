@@ -12,7 +12,9 @@ services.BusinessError with a Chinese message when a rule refuses):
     book(loan, as_of)                        -> models.ledger.Book  (schedule + position)
     post_repayment(loan, amount, value_date, operator, *, prepay_mode=None, today=None)
                                              -> Repayment  (a back-dated value date replays;
-        more than the payoff is refused naming it; on a written-off loan it is a recovery)
+        more than the payoff is refused naming it; on a written-off loan it is a recovery;
+        beyond what is due: prepay_mode None / "advance" holds it as 预收款 applied on the
+        due dates, "reduce" / "shorten" prepays principal)
     reverse_repayment(repayment, reason, operator, *, on=None)  -> LoanEntry  (冲正: appends a
         reversal entry, marks the repayment reversed_on, replays; call on final approval)
     write_off(loan, on, operator, *, note=None)  -> LoanEntry  (账销案存: cut at `on`, accrual
@@ -36,7 +38,7 @@ from admin_app.extensions import db
 from admin_app import clock
 from models import Installment, Loan, LoanEntry, Repayment
 from models.classification import LOSS
-from models.ledger import (BASIS_SCALE, PREPAY_MODES, RULES, Book, Entry, Terms, replay)
+from models.ledger import (ADVANCE, BASIS_SCALE, PREPAY_MODES, RULES, Book, Entry, Terms, penalty_of, replay)
 from models.money import ZERO, ScheduleRow, add_months, money
 from services import BusinessError
 
@@ -158,13 +160,12 @@ def _refuse_excess(b: Book, entries: list[Entry]) -> None:
 
 def _store_installments(loan: Loan, b: Book) -> None:
     rows = {i.period: i for i in db.session.scalars(select(Installment).where(Installment.loan_id == loan.id))}
-    factor = (100 + Decimal(b.terms.markup)) / 3600000
     for p in b.periods:
         values = dict(due_date=p.due, principal_due=p.principal + p.prepaid, interest_due=p.interest,
                       principal_paid=p.paid_principal + p.prepaid, interest_paid=p.paid_interest,
                       penalty_paid=p.paid_penalty, compound_paid=p.paid_compound,
                       penalty_basis=_basis_int(p.penalty_basis), compound_basis=_basis_int(p.compound_basis),
-                      penalty_accrued=money(p.penalty_basis * factor), penalty_accrued_to=p.basis_to,
+                      penalty_accrued=penalty_of(p.penalty_basis, b.terms.markup), penalty_accrued_to=p.basis_to,
                       paid_off_date=p.cleared_on)
         row = rows.get(p.number)
         if row is None:
@@ -192,7 +193,8 @@ def _store_repayments(loan: Loan, b: Book, entries: list[Entry]) -> None:
         if parts is None or rep is None or rep.reversed_on is not None:
             continue
         values = dict(penalty_part=parts.penalty + parts.compound + parts.fee, compound_part=parts.compound,
-                      fee_part=parts.fee, interest_part=parts.interest, principal_part=parts.principal)
+                      fee_part=parts.fee, interest_part=parts.interest, principal_part=parts.principal,
+                      advance_part=parts.advance)
         for key, value in values.items():
             if getattr(rep, key) != value:
                 setattr(rep, key, value)
@@ -203,7 +205,7 @@ def _store_position(loan: Loan, b: Book) -> None:
     values = dict(outstanding_principal=pos["outstanding_principal"], overdue_principal=pos["overdue_principal"],
                   overdue_interest=pos["overdue_interest"], penalty_interest=pos["penalty"],
                   compound_interest=pos["compound"], days_overdue=pos["days_overdue"],
-                  rate=b.rates[-1][2])
+                  advance_balance=pos["advance"], rate=b.rates[-1][2])
     status = pos["status"]
     if status == "settled":
         values.update(status="settled", settled_date=b.settled_on, outstanding_principal=ZERO, days_overdue=0,
@@ -303,8 +305,9 @@ def post_repayment(loan: Loan, amount, value_date: date, operator=None, *, prepa
     if loan.status not in OPEN:
         raise BusinessError("贷款已结清,不能再登记还款")
     amount = _amount(amount, "还款金额")
-    if prepay_mode not in (None, "", *PREPAY_MODES):
-        raise BusinessError("提前还款方式无效")
+    if prepay_mode not in (None, "", ADVANCE, *PREPAY_MODES):
+        raise BusinessError("还款用途无效")
+    prepay_mode = prepay_mode if prepay_mode in PREPAY_MODES else None  # None: 按期还款 (预收款)
     if value_date < loan.start_date:
         raise BusinessError("还款日期不能早于贷款起始日")
     if value_date > today:

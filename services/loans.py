@@ -178,6 +178,7 @@ def amount_owed(loan: Loan, as_of: date) -> dict:
         "due_now": sum((p.principal_unpaid + p.interest_unpaid for p in due), ZERO) + pos["penalty"]
                    + pos["compound"] + pos["fees"],
         "total": quote["total"],
+        **({"advance": pos["advance"]} if pos["advance"] else {}),  # 预收余额, where held
     }
 
 
@@ -202,8 +203,10 @@ def _has_extension(loan: Loan) -> bool:
 def post_repayment(loan: Loan, amount, paid_on: date, operator=None, *, prepay_mode: str | None = None,
                    today: date | None = None) -> Repayment:
     """Post a repayment (services.ledger.post_repayment): for each period due by the value
-    date, oldest first, penalty → 复利 → interest → principal; the rest prepays principal;
-    paying the payoff settles the loan (已结清); a back-dated value date replays the loan."""
+    date, oldest first, penalty → 复利 → interest → principal; the rest is held as 预收款
+    (applied on the following due dates) or, with prepay_mode reduce / shorten, prepays
+    principal; paying the payoff settles the loan (已结清); a back-dated value date replays
+    the loan."""
     _claim(loan)
     repayment = ledger.post_repayment(loan, amount, paid_on, operator, prepay_mode=prepay_mode, today=today)
     _flush()

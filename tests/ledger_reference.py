@@ -5,7 +5,14 @@ then accrues: the running period records the balance and rate it bore that day, 
 period past due adds that day's unpaid principal × rate (罚息) and unpaid interest × rate
 (复利) to its sums. A period's interest is worked out from its days when it falls due:
 per anniversary month, balance × rate / 1200 if the month is whole and bore one balance and
-one rate, else Σ balance × rate / 36000 per day. Used by tests/test_ledger_properties.py."""
+one rate, else Σ balance × rate / 36000 per day.
+
+预收款 (advance): money beyond what is due on a repayment's date, when the repayment is not
+marked as a prepayment (mode None / "advance"), is kept aside; at the start of each day up
+to the as-of date, before that day's entries, it pays the period falling due that day,
+interest then principal. With the advance, the exact payoff settles the loan whatever the
+mode; a prepayment (reduce / shorten) spends the advance too; a write-off spends it on the
+claim first. Used by tests/test_ledger_properties.py."""
 from __future__ import annotations
 
 import calendar
@@ -53,6 +60,7 @@ class Ref:
         self.payment = self.share = None
         self.settled = self.written_off = None
         self.parts = {}
+        self.advance = F(0)
         self._plan(start, self.P, dues, 0, self.base_rate, start, "reduce")
 
     # -- rates and months ------------------------------------------------------------------
@@ -191,10 +199,20 @@ class Ref:
     # -- entries -------------------------------------------------------------------------------
     def pay(self, seq, d, amount, mode):
         amount = F(str(amount))
-        parts = self.parts.setdefault(seq, [F(0)] * 6)  # penalty, compound, interest, principal, fee, excess
+        # penalty, compound, interest, principal, fee, excess, advance (+ kept / - spent)
+        parts = self.parts.setdefault(seq, [F(0)] * 7)
         if self.settled:
             parts[5] += amount
             return
+        amount = self.settle_due(d, amount, parts)
+        if amount > 0 and not self.written_off:
+            amount = self.beyond(d, amount, mode, parts)
+        if not self.settled and not self.written_off and all(p["cleared"] is not None for p in self.periods):
+            self.settled = d
+        parts[5] += amount
+
+    def settle_due(self, d, amount, parts):
+        """Pay periods due by `d`, oldest first, penalty → 复利 → interest → principal."""
         for per in self.periods:
             if per["due"] <= d:
                 self._fix(per)
@@ -218,13 +236,31 @@ class Ref:
                 up, ui = self.unpaid(per)
                 if up <= 0 and ui <= 0:
                     per["cleared"] = d
-        if amount > 0 and not self.written_off:
-            amount = self.prepay(d, amount, mode or "reduce", parts)
-        if not self.settled and not self.written_off and all(p["cleared"] is not None for p in self.periods):
-            self.settled = d
-        parts[5] += amount
+        return amount
 
-    def prepay(self, d, amount, mode, parts):
+    def use_advance(self, d):
+        """Start of day `d`: the advance pays the periods falling due today."""
+        if self.advance <= 0 or self.settled or self.written_off:
+            return
+        for per in self.periods:
+            if per["due"] != d or per["cleared"] is not None:
+                continue
+            self._fix(per)
+            if per["cleared"] is not None:
+                continue
+            up, ui = self.unpaid(per)
+            to_interest = min(self.advance, ui)
+            to_principal = min(self.advance - to_interest, up)
+            per["paid"][2] += to_interest
+            per["paid"][3] += to_principal
+            self.advance -= to_interest + to_principal
+            up, ui = self.unpaid(per)
+            if up <= 0 and ui <= 0:
+                per["cleared"] = d
+        if all(p["cleared"] is not None for p in self.periods):
+            self.settled = d
+
+    def beyond(self, d, amount, mode, parts):
         k = self.current(d)
         if k is None:
             return amount
@@ -235,9 +271,10 @@ class Ref:
         else:
             accrued = cents(self.interest_over(per, per["start"], d))
         payoff = accrued + bal + cents(bal * self.fee_pct / 100)
-        if amount > payoff:
+        total = amount + self.advance
+        if total > payoff:
             return amount
-        if amount == payoff:
+        if total == payoff:
             per["fixed_interest"] = accrued
             per["due"], per["principal"] = d, bal
             self.periods = self.periods[:k + 1]
@@ -247,13 +284,21 @@ class Ref:
             parts[2] += accrued
             parts[3] += bal
             parts[4] += payoff - accrued - bal
+            parts[6] -= self.advance
+            self.advance = F(0)
             self.settled = d
             return F(0)
-        prepaid = cents(amount * 100 / (100 + self.fee_pct))
+        if mode not in ("reduce", "shorten"):
+            parts[6] += amount
+            self.advance += amount
+            return F(0)
+        prepaid = cents(total * 100 / (100 + self.fee_pct))
         if prepaid >= bal:
             return amount
         parts[3] += prepaid
-        parts[4] += amount - prepaid
+        parts[4] += total - prepaid
+        parts[6] -= self.advance
+        self.advance = F(0)
         self._plan(d, bal - prepaid, [p["due"] for p in self.periods[k:]], k, self.rate(d), per["start"], mode)
         self.periods[k]["prepaid"] += prepaid
         return F(0)
@@ -311,6 +356,8 @@ class Ref:
             per["due"], per["principal"] = d, rest
             self.periods = self.periods[:k + 1]
         self.written_off = d
+        if self.advance > 0:
+            self.advance = self.settle_due(d, self.advance, [F(0)] * 4)
 
     # -- the day walk --------------------------------------------------------------------------
     def accrue(self, d, as_of):
@@ -346,6 +393,8 @@ def run(terms: dict, entries: list, as_of: date) -> Ref:
         last = max([p["due"] for p in ref.periods] + [as_of] + [e["date"] for e in live])
         if d > last:
             break
+        if d <= as_of:
+            ref.use_advance(d)
         for e in sorted((e for e in live if e["date"] == d), key=lambda e: e["seq"]):
             kind = e["kind"]
             if kind in ("repayment", "recovery"):
@@ -388,7 +437,7 @@ def figures(ref: Ref) -> dict:
         "outstanding_principal": sum((ref.unpaid(p)[0] for p in ref.periods), F(0)),
         "overdue_principal": overdue_p, "overdue_interest": overdue_i, "days_overdue": days,
         "penalty": pen_total, "compound": comp_total,
-        "settled_on": ref.settled, "written_off_on": ref.written_off,
+        "settled_on": ref.settled, "written_off_on": ref.written_off, "advance": ref.advance,
     }
     # settlement quote on as_of
     k = ref.current(as_of) if not (ref.settled or ref.written_off) else None
@@ -403,6 +452,7 @@ def figures(ref: Ref) -> dict:
     quote = {"principal": sum((ref.unpaid(p)[0] for p in due), F(0)) + prepaid,
              "interest": sum((ref.unpaid(p)[1] for p in due), F(0)) + accrued,
              "penalty": pen_total, "compound": comp_total, "fee": fee}
-    quote["total"] = sum(quote.values(), F(0))
+    quote["total"] = sum(quote.values(), F(0)) - ref.advance
+    quote["advance"] = ref.advance
     out["quote"] = quote
     return out

@@ -279,12 +279,15 @@ CASES = [
                    {"principal_part": D("-0.01"), "interest_part": D("100.01")}],
           accepted=[{"penalty_part": D("0"), "interest_part": D("0"), "principal_part": D("100.00")}]),
     check("ck_repayment_parts_sum", Repayment, _repayment,
-          refused=[{"principal_part": D("99.99")}, {"principal_part": D("100.01")},
+          refused=[{"principal_part": D("99.99")}, {"principal_part": D("100.01")}, {"advance_part": D("0.01")},
                    {"penalty_part": D("0.01")}, {"amount": D("100.10")}],
           accepted=[{"amount": D("0.30"), "penalty_part": D("0.10"), "interest_part": D("0.20"),
                      "principal_part": D("0")},
                     {"amount": D("1234567.89"), "penalty_part": D("0.01"), "interest_part": D("34567.88"),
-                     "principal_part": D("1200000.00")}]),
+                     "principal_part": D("1200000.00")},
+                    # held as 预收款, or a prepayment that spent an advance held before
+                    {"principal_part": D("40.00"), "advance_part": D("60.00")},
+                    {"principal_part": D("160.00"), "advance_part": D("-60.00")}]),
     # The ledger: known kinds, positive amounts, a repayment reversed once.
     check("ck_loan_entry_kind", LoanEntry, _loan_entry,
           refused=[{"kind": "gift"}, {"kind": ""}],

@@ -54,7 +54,8 @@ def test_the_scheduler_poll_carries_out_the_request_with_progress_by_step(client
     assert [r.ok for r in results] == [True]
     total = len(steps())
     assert seen == [f"第 {i + 1}/{total} 步:{progress.step_label(s)}" for i, s in enumerate(steps())]
-    assert seen[0] == f"第 1/{total} 步:贷款状态、逾期天数与建议分类" and any("月末快照" in s for s in seen)
+    assert seen[0] == f"第 1/{total} 步:预收款到期冲抵" and any("月末快照" in s for s in seen)
+    assert seen[1] == f"第 2/{total} 步:贷款状态、逾期天数与建议分类"
     db.session.expire_all()
     run = db.session.query(JobRun).one()
     assert run.outcome == "ok" and run.as_of == date.today()

@@ -1,9 +1,11 @@
 """The daily job's set-based SQL (jobs/steps/positions.py) computes the ledger's rule: on
 random ledgers — all four methods, both grace modes, 复利 on and off, markups with decimals,
 rate changes (future-dated, same-day, mid-period), repayments (back-dated, partial, early
-settlements, 缩短期限 / 减少月供), reversals and extensions, all posted through the services —
-every open loan's days overdue, overdue principal and interest, 罚息 and 复利 after the job
-equal models.ledger's position for the job's date, today and weeks later. Runs on SQLite and,
+settlements, 缩短期限 / 减少月供, instalments paid a few days before their due date with each
+choice — 按期还款 holds a 预收款 the job's advances step applies on the due date), reversals
+and extensions, all posted through the services — every open loan's days overdue, overdue
+principal and interest, 罚息, 复利, outstanding principal and 预收余额 after the job equal
+models.ledger's position for the job's date, today and weeks later. Runs on SQLite and,
 with TEST_DATABASE_URL, on PostgreSQL."""
 import random
 from datetime import date, timedelta
@@ -15,6 +17,7 @@ from models import Customer, Loan, LoanProduct, Repayment
 from services import BusinessError
 
 METHODS = ("equal_installment", "equal_principal", "interest_first", "bullet")
+MODES = (None, "advance", "reduce", "shorten")  # None and "advance": 按期还款 (预收款)
 
 
 def _products(db, rng):
@@ -41,14 +44,16 @@ def _random_ledger(db, rng, loan, today, users):
         roll = rng.random()
         try:
             with db.session.begin_nested():
-                if roll < 0.5:
+                if roll < 0.3:
+                    _early_instalment(db, rng, loan, today, users)
+                elif roll < 0.5:
                     day = loan.start_date + timedelta(days=rng.randint(0, (today - loan.start_date).days))
                     quote = ledger.settlement_quote(loan, day)["total"]
                     share = rng.choice(["0.05", "0.3", "0.7", "1"])
                     amount = (quote * Decimal(share)).quantize(Decimal("0.01"))
                     if amount > 0:
                         post_repayment(loan, amount, day, users["officer"], today=today,
-                                       prepay_mode=rng.choice([None, "reduce", "shorten"]))
+                                       prepay_mode=rng.choice(MODES))
                 elif roll < 0.8:
                     floor = max(loan.start_date, today - timedelta(days=200))
                     eff = floor + timedelta(days=rng.randint(0, 400))
@@ -65,6 +70,28 @@ def _random_ledger(db, rng, loan, today, users):
                                 users["officer"], as_of=today)
         except BusinessError:
             db.session.refresh(loan)
+
+
+def _early_instalment(db, rng, loan, today, users):
+    """An instalment (or about one and a half, or part of one) paid 1-6 days before its due
+    date, the due date within the last 40 days or the next 40 (the job applies it later)."""
+    from models import Installment
+    from services.loans import post_repayment
+
+    rows = db.session.scalars(select(Installment).where(
+        Installment.loan_id == loan.id, Installment.paid_off_date.is_(None),
+        Installment.due_date > today - timedelta(days=40), Installment.due_date <= today + timedelta(days=40))).all()
+    if not rows:
+        return
+    inst = rng.choice(rows)
+    day = min(inst.due_date - timedelta(days=rng.randint(1, 6)), today)
+    if day < loan.start_date:
+        return
+    share = Decimal(rng.choice(["1", "1", "1.6", "0.4"]))
+    amount = ((inst.principal_due - inst.principal_paid + inst.interest_due - inst.interest_paid) * share
+              ).quantize(Decimal("0.01"))
+    if amount > 0:
+        post_repayment(loan, amount, day, users["officer"], today=today, prepay_mode=rng.choice(MODES))
 
 
 def test_job_positions_equal_the_ledger_on_random_ledgers(db, users):
@@ -87,9 +114,18 @@ def test_job_positions_equal_the_ledger_on_random_ledgers(db, users):
         ledger.sync(loan, today)
         _random_ledger(db, rng, loan, today, users)
         loans.append(loan.id)
+    for n in range(16):  # new loans, their first instalment paid early (due after today)
+        loan = open_loan(customer=customer, product=products[n % len(products)],
+                         principal=Decimal(rng.randint(2_000, 900_000)), rate=Decimal(rng.choice(["7.2", "12", "23.9"])),
+                         term_months=rng.choice([3, 6, 12]), start_date=today - timedelta(days=rng.randint(7, 27)),
+                         officer=users["officer"])
+        ledger.sync(loan, today)
+        with db.session.begin_nested():
+            _early_instalment(db, rng, loan, today, users)
+        loans.append(loan.id)
     db.session.commit()
 
-    compared = overdue = 0
+    compared = overdue = advanced = 0
     for as_of in (today, today + timedelta(days=9), today + timedelta(days=61)):
         result = run_daily(as_of)
         assert result.ok, result.error
@@ -99,13 +135,26 @@ def test_job_positions_equal_the_ledger_on_random_ledgers(db, users):
                 continue
             pos = ledger.position(loan, as_of)
             assert (loan.days_overdue, loan.overdue_principal, loan.overdue_interest, loan.penalty_interest,
-                    loan.compound_interest) == \
+                    loan.compound_interest, loan.outstanding_principal, loan.advance_balance) == \
                 (pos["days_overdue"], pos["overdue_principal"], pos["overdue_interest"], pos["penalty"],
-                 pos["compound"]), (loan.loan_no, as_of)
+                 pos["compound"], pos["outstanding_principal"], pos["advance"]), (loan.loan_no, as_of)
+            _same_schedule(db, loan, ledger.book(loan, as_of))
+            advanced += as_of > today and ledger.book(loan, today).advance > pos["advance"]
             assert (loan.status == "overdue") == (pos["status"] == "overdue")
             compared += 1
             overdue += pos["penalty"] > 0
-    assert compared >= 60 and overdue >= 20
+    assert compared >= 60 and overdue >= 20 and advanced >= 5, (compared, overdue, advanced)
+
+
+def _same_schedule(db, loan, book):
+    """The installments the job left equal the replay's (paid columns, paid-off dates)."""
+    from models import Installment
+
+    rows = db.session.scalars(select(Installment).where(Installment.loan_id == loan.id)
+                              .order_by(Installment.period)).all()
+    stored = [(i.due_date, i.principal_paid, i.interest_paid, i.paid_off_date) for i in rows]
+    replayed = [(p.due, p.paid_principal + p.prepaid, p.paid_interest, p.cleared_on) for p in book.periods]
+    assert stored == replayed, loan.loan_no
 
 
 def test_a_basis_carried_over_from_the_previous_release_starts_after_the_grace_days(db, users):

@@ -1,7 +1,9 @@
 """The ledger engine (models.ledger) against the independent reference (tests/ledger_reference,
 exact fractions, one day at a time): hypothesis draws loans of all four methods and random
 event sequences — rate changes (same-day and future-dated), repayments (back-dated, partial,
-prepayments with 缩短期限 / 减少月供, exact settlements, overpayments), reversals, extensions,
+prepayments with 缩短期限 / 减少月供, exact settlements, overpayments, and instalments paid a
+few days before their due date with each choice: 按期还款 (预收款, applied on the due date),
+减少月供, 缩短期限), reversals, extensions,
 write-offs and recoveries, fees-free — and every figure must agree to the cent: each
 period's dates, principal, interest and paid parts, each repayment's allocation, the position
 (outstanding, overdue principal/interest, days overdue, penalty, 复利) and the settlement
@@ -17,6 +19,7 @@ from models.ledger import Entry, Terms, replay
 from tests import ledger_reference as ref
 
 METHODS = ("equal_installment", "equal_principal", "interest_first", "bullet")
+MODES = (None, "advance", "reduce", "shorten")  # None and "advance": 按期还款
 
 
 def F(x):
@@ -39,8 +42,8 @@ def loans(draw):
     events, seq = [], 1
     for _ in range(draw(st.integers(0, 9))):
         seq += 1
-        kind = draw(st.sampled_from(["repayment"] * 5 + ["rate_change"] * 2 + ["settle", "extension", "write_off",
-                                                                              "reversal"]))
+        kind = draw(st.sampled_from(["repayment"] * 4 + ["early"] * 3 + ["rate_change"] * 2
+                                    + ["settle", "extension", "write_off", "reversal"]))
         day = start + timedelta(days=draw(st.integers(0, span)))
         if kind == "rate_change":
             events.append(dict(seq=seq, kind=kind, date=day,
@@ -50,8 +53,15 @@ def loans(draw):
                 events.append(dict(seq=seq, kind=kind, date=day, rate=Decimal(draw(st.sampled_from(["5", "10"])))))
         elif kind == "repayment":
             amount = Decimal(draw(st.integers(1, int(terms["principal"] * 40)))) / 100
-            events.append(dict(seq=seq, kind=kind, date=day, amount=amount,
-                               mode=draw(st.sampled_from([None, "reduce", "shorten"]))))
+            events.append(dict(seq=seq, kind=kind, date=day, amount=amount, mode=draw(st.sampled_from(MODES))))
+        elif kind == "early":
+            # about an instalment (or a few), paid 0-6 days before a due date
+            due = ref.month_add(start, draw(st.integers(1, terms["term"])))
+            instalment = terms["principal"] * (1 / Decimal(terms["term"]) + terms["rate"] / 1200)
+            share = Decimal(draw(st.sampled_from(["0.3", "1", "1", "1.5", "2.5"])))
+            events.append(dict(seq=seq, kind="repayment", date=due - timedelta(days=draw(st.integers(0, 6))),
+                               amount=(instalment * share).quantize(Decimal("0.01")),
+                               mode=draw(st.sampled_from(MODES))))
         elif kind == "settle":
             events.append(dict(seq=seq, kind="settle", date=day))
         elif kind == "extension":
@@ -61,7 +71,7 @@ def loans(draw):
         elif kind == "write_off":
             events.append(dict(seq=seq, kind=kind, date=day))
         else:
-            paid = [e["seq"] for e in events if e["kind"] in ("repayment", "settle")]
+            paid = [e["seq"] for e in events if e["kind"] in ("repayment", "settle", "early")]
             if paid:
                 events.append(dict(seq=seq, kind="reversal", date=day, reverses=draw(st.sampled_from(paid))))
     after_write_off = [e for e in events if e["kind"] == "write_off"]
@@ -110,14 +120,15 @@ def engine_figures(book):
     out = {"periods": [(p.due, F(p.principal + p.prepaid), F(p.interest), F(p.paid_principal + p.prepaid),
                         F(p.paid_interest), F(p.paid_penalty), F(p.paid_compound), p.cleared_on)
                        for p in book.periods],
-           "parts": {seq: tuple(F(x) for x in (p.penalty, p.compound, p.interest, p.principal, p.fee, p.excess))
+           "parts": {seq: tuple(F(x) for x in (p.penalty, p.compound, p.interest, p.principal, p.fee, p.excess,
+                                                p.advance))
                      for seq, p in book.parts.items()}}
     pos = book.position()
     out["position"] = {k: (F(pos[k]) if k not in ("days_overdue", "settled_on", "written_off_on") else pos[k])
                        for k in ("outstanding_principal", "overdue_principal", "overdue_interest", "days_overdue",
-                                 "penalty", "compound", "settled_on", "written_off_on")}
+                                 "penalty", "compound", "settled_on", "written_off_on", "advance")}
     q = book.quote()
-    out["quote"] = {k: F(q[k]) for k in ("principal", "interest", "penalty", "compound", "fee", "total")}
+    out["quote"] = {k: F(q[k]) for k in ("principal", "interest", "penalty", "compound", "fee", "advance", "total")}
     return out
 
 

@@ -168,7 +168,8 @@ def test_repayment_refuses_dates_before_start_or_after_today_and_replays_a_back_
     # back-dated before the last repayment: accepted, the loan replays from its date
     earlier = post_repayment(loan, D("10661.85"), date(2024, 2, 15), today=date(2024, 2, 29))
     assert (earlier.interest_part, earlier.principal_part) == (D("1200.00"), D("9461.85"))
-    assert later.principal_part == D("100.00")  # now a prepayment: period 1 was paid the day before
+    # period 1 was paid the day before: the 100.00 is held as 预收款 for period 2 (按期还款)
+    assert (later.principal_part, later.advance_part, loan.advance_balance) == (D("0.00"), D("100.00"), D("100.00"))
 
 
 def test_refresh_position_marks_overdue_then_active_again(db, new_loan):

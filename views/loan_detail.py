@@ -99,7 +99,7 @@ def workflow_label(workflow: str) -> str:
 
 
 OWED_LABELS = (("due_now", "截至今日应还"), ("overdue_principal", "逾期本金"), ("overdue_interest", "逾期利息"),
-               ("penalty", "罚息"), ("compound", "复利"), ("total", "提前结清应还总额"))
+               ("penalty", "罚息"), ("compound", "复利"), ("advance", "预收余额"), ("total", "提前结清应还总额"))
 
 
 def owed_today(loan: Loan) -> list[tuple[str, object]] | None:
@@ -126,7 +126,7 @@ def annual_rate(loan: Loan, installments) -> tuple:
 
 
 QUOTE_LABELS = (("principal", "本金"), ("interest", "利息"), ("penalty", "罚息"), ("compound", "复利"),
-                ("fee", "违约金及费用"), ("total", "结清合计"))
+                ("fee", "违约金及费用"), ("advance", "已收预收款(扣减)"), ("total", "结清合计"))
 
 
 def settlement_quote(loan: Loan, raw_date: str | None) -> dict:
@@ -150,7 +150,8 @@ def settlement_quote(loan: Loan, raw_date: str | None) -> dict:
     except BusinessError as err:
         out["error"] = str(err)
         return out
-    out["rows"] = [(label, figures[key]) for key, label in QUOTE_LABELS]
+    # 已收预收款 only where the loan holds one
+    out["rows"] = [(label, figures[key]) for key, label in QUOTE_LABELS if key != "advance" or figures[key]]
     return out
 
 

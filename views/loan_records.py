@@ -13,7 +13,7 @@ from admin_app.import_screen import ImportMixin
 from admin_app.screens import DeleteGuard, ScreenView, SearchField, loan_detail_link
 from models import Collateral, Collection, Guarantor, Loan, Repayment, Warning
 from models.enums import COLLATERAL_KINDS, GUARANTOR_TYPES, OPEN_LOAN_STATUSES
-from models.ledger import PREPAY_MODES, RULES
+from models.ledger import ADVANCE, REPAYMENT_CHOICES, RULES
 from services import BusinessError
 from views.basic_data import CATEGORY, POSITIVE, DateRangeMixin
 from views.common import loan_ref, register_screens
@@ -96,17 +96,18 @@ class RepaymentView(ImportMixin, ReversalPagesMixin, LoanChildView):
     import_kind = "repayments"
 
     column_list = ("loan.loan_no", "loan.customer_name", "paid_on", "amount", "penalty_part", "interest_part",
-                   "principal_part", "kind", "reversed_on", "operator")
+                   "principal_part", "advance_part", "kind", "reversed_on", "operator")
     column_labels = loan_labels(paid_on="还款日期", amount="还款金额", penalty_part="冲抵罚息/复利/违约金",
-                                interest_part="冲抵利息", principal_part="冲抵本金", kind="类别",
+                                interest_part="冲抵利息", principal_part="冲抵本金", advance_part="预收",
+                                kind="类别",
                                 reversed_on="冲正日期", operator="经办人")
     column_formatters = {"kind": lambda v, c, m, p: {"repayment": "还款", "recovery": "核销后收回"}.get(m.kind, m.kind)}
     column_sortable_list = ("paid_on", "amount")
     column_details_list = column_list
     form_columns = ("loan", "paid_on", "amount", "prepay_mode")
     form_extra_fields = {"prepay_mode": SelectField(
-        "提前还款方式", choices=[("reduce", PREPAY_MODES["reduce"]), ("shorten", PREPAY_MODES["shorten"])],
-        default="reduce", description="还清到期应还后仍有余额时,余额作为提前还款冲减本金:" + RULES["prepayment"])}
+        "余额用途", choices=list(REPAYMENT_CHOICES.items()), default=ADVANCE,
+        description="冲抵还款日已到期的应还款后仍有余额时:" + RULES["advance"] + "选择提前还款的:" + RULES["prepayment"])}
     # written-off loans too: what comes in is booked as 核销后收回 (账销案存)
     form_ajax_refs = {"loan": loan_ref(statuses=OPEN_LOAN_STATUSES + ("written_off",))}
     form_args = loan_form_args(
@@ -127,8 +128,11 @@ class RepaymentView(ImportMixin, ReversalPagesMixin, LoanChildView):
             flash(str(err), "error")
             return False
         kind = "核销后收回" if repayment.kind == "recovery" else "还款"
+        advance = f",转入预收款 {repayment.advance_part}" if repayment.advance_part > 0 else (
+            f",使用预收款 {-repayment.advance_part}" if repayment.advance_part < 0 else "")
         flash(f"已登记{kind} {repayment.amount} 元:罚息 {repayment.penalty_only},复利 {repayment.compound_part},"
-              f"利息 {repayment.interest_part},本金 {repayment.principal_part},违约金 {repayment.fee_part}。", "success")
+              f"利息 {repayment.interest_part},本金 {repayment.principal_part},违约金 {repayment.fee_part}{advance}。",
+              "success")
         return repayment
 
 
