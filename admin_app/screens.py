@@ -31,8 +31,10 @@ from admin_app import flask_admin_compat, formats
 from admin_app.i18n import ScreenForm
 from admin_app import privacy
 from admin_app.export import ExportMixin
+from admin_app.extensions import db
 from admin_app.export_control import ExportControlMixin
 from admin_app.permissions import allowed, permission_table
+from models.search import contains
 
 # Verbs of Flask-Admin's own endpoints; custom endpoints declare theirs in `verbs`.
 BUILTIN_VERBS = {
@@ -85,8 +87,8 @@ class SearchField:
             # A range the column's index serves on SQLite and PostgreSQL alike.
             return (col >= raw) & (col < raw + "\U0010ffff")
         if self.mode == "contains":
-            escaped = raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            return col.like(f"%{escaped}%", escape="\\")
+            # Through the trigram index of either database (models.search), LIKE when too short.
+            return contains(col, raw, db.engine.dialect.name)
         try:
             return col == self.coerce(raw)
         except (TypeError, ValueError):

@@ -93,6 +93,9 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # Trigram search tables and indexes live outside the models' metadata (models.search).
+    from models.search import include_name
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
     sqlite = connectable.dialect.name == "sqlite" and connectable.url.database not in (None, "", ":memory:")

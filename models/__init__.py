@@ -17,3 +17,6 @@ from .import_record import ImportRecord, ImportBalanceCheck  # noqa: F401
 from .submission import FormSubmission  # noqa: F401
 from .privacy import PiiAccess  # noqa: F401
 from . import writeoff_book  # noqa: F401,E402  (核销台账 figures on WriteOff)
+from .search import register as _register_search  # noqa: E402
+
+_register_search(db.metadata)  # trigram search objects follow their tables (models.search)

@@ -36,7 +36,11 @@ def test_init_db_builds_the_schema_the_models_declare(tmp_path):
 
         init_schema()
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            from models.search import include_name, missing_objects
+
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"include_name": include_name}),
+                                    db.metadata)
+            missing_search = missing_objects(conn)
             # Alembic's comparison leaves CHECK constraints out: compare their names here.
             inspector = inspect(conn)
             declared = {(t.name, c.name) for t in db.metadata.sorted_tables
@@ -51,6 +55,7 @@ def test_init_db_builds_the_schema_the_models_declare(tmp_path):
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         eng.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
+    assert missing_search == [], f"trigram search objects missing after the migrations: {missing_search}"
     assert len(declared) > 20 and migrated == declared, (declared ^ migrated)
 
 
