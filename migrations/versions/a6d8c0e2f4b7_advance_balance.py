@@ -7,7 +7,7 @@ Both 0 for existing rows: the previous release applied an early payment to its i
 at once, so nothing is held.
 
 Revision ID: a6d8c0e2f4b7
-Revises: f4b8c2d6e1a9
+Revises: f4b8d2e6a1c9
 Create Date: 2026-12-01 04:00:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'a6d8c0e2f4b7'
-down_revision = 'f4b8c2d6e1a9'
+down_revision = 'f4b8d2e6a1c9'
 branch_labels = None
 depends_on = None
 

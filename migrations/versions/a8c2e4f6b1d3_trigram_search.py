@@ -6,7 +6,7 @@ PostgreSQL: `CREATE EXTENSION pg_trgm` needs a role allowed to create it (pg_trg
 extension from PostgreSQL 13: the database owner may; before 13 a superuser must run it once).
 
 Revision ID: a8c2e4f6b1d3
-Revises: f4b8d2e6a1c9
+Revises: a6d8c0e2f4b7
 Create Date: 2026-12-01 04:00:00
 
 """
@@ -16,7 +16,7 @@ from models.search import EXTENSION, SEARCHED, create_statements, drop_statement
 
 
 revision = 'a8c2e4f6b1d3'
-down_revision = 'f4b8d2e6a1c9'
+down_revision = 'a6d8c0e2f4b7'
 branch_labels = None
 depends_on = None
 
