@@ -215,6 +215,11 @@ def main() -> int:
         # made under, so no figure may move. Then as if an admin switched every product to this
         # release's defaults (penalty from the due date once the grace is exceeded, 复利 on):
         # what moves is what the changed rules change, reported per figure.
+        with app.app_context():
+            from admin_app.extensions import db
+
+            with db.engine.connect() as conn:
+                migrated = conn.execute(text("SELECT id, grace_mode, compound_interest FROM loan_product")).all()
         for label, switch in (("the products as migrated", None),
                               ("every product switched to this release's defaults", ("from_due", True))):
             with app.app_context():
@@ -238,6 +243,16 @@ def main() -> int:
             if switch is None:
                 problems.extend(changes)
                 problems.extend(replay_check(app, as_of, args.replay))
+        # the book is left as migrated: products back to their conventions, figures re-run
+        with app.app_context():
+            from admin_app.extensions import db
+            from jobs.daily import run_daily
+
+            with db.engine.begin() as conn:
+                for product_id, grace, compound in migrated:
+                    conn.execute(text("UPDATE loan_product SET grace_mode = :g, compound_interest = :c "
+                                      "WHERE id = :i"), {"g": grace, "c": compound, "i": product_id})
+            run_daily(as_of)
     if problems:
         print(f"{len(problems)} problem(s); exit status 1")
     return 1 if problems else 0
