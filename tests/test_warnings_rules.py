@@ -145,6 +145,20 @@ def test_repayment_due_lists_unpaid_installments_due_within_lead_days(db, book):
         book.day(3): (-3, 1, Decimal("1100.00")), book.day(7): (-7, 1, Decimal("850.00"))}
 
 
+def test_repayment_due_leaves_out_what_the_advance_covers(db, book):
+    """预收余额 2,500.00 (an early payment held, applied on the due dates): the day(2)
+    instalment 1,100 is covered, the day(3) one too (1,400 left), the day(6) one in part
+    (300 left of 1,100: 800 still to pay), the day(7) one not at all."""
+    p = book.product()
+    loan = book.loan(book.customer("预收客户"), p, installments=[
+        (book.day(2), 1000, 100), (book.day(3), 1000, 100), (book.day(6), 1000, 100), (book.day(7), 1000, 100)])
+    loan.advance_balance = Decimal("2500.00")
+    db.session.flush()
+    run(db)
+    got = by_due(db, "repayment_due")
+    assert {d: w.amount for d, w in got.items()} == {book.day(6): Decimal("800.00"), book.day(7): Decimal("1100.00")}
+
+
 def test_every_kind_is_produced_and_counted(db, book):
     p = book.product()
     c = book.customer()

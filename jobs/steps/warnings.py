@@ -7,7 +7,8 @@ Rules (lead days are admin parameters, admin_app.settings "lead_days.<kind>"):
 - inspection_due    贷后检查: open loans whose next inspection is due within the lead days or past;
 - repayment_overdue 还款逾期: installments past due and unpaid (days overdue, overdue principal,
                     interest and penalty interest, from positions' job_overdue_inst);
-- repayment_due     还款到期: unpaid installments of open loans due from today to the lead days.
+- repayment_due     还款到期: unpaid installments of open loans due from today to the lead days,
+                    for what the loan's 预收余额 does not cover (none when it covers all).
 
 `days` is days overdue (> 0) or, when <= 0, minus the days left. Level: 高 (3) when overdue
 or expired; 中 (2) when due today or within a third of the lead days; 低 (1) otherwise.
@@ -59,6 +60,7 @@ def _loan_columns() -> dict:
 def rules(sql: Sql) -> tuple[Rule, ...]:
     as_of = sql.date_param("as_of")
     horizon = sql.date_param("horizon")
+    to_pay = _still_to_pay(sql)
     open_loan = f"JOIN loan l ON l.id = {{}} AND l.status IN {OPEN_STATUSES_SQL} " \
                 f"JOIN customer cu ON cu.id = l.customer_id"
 
@@ -96,12 +98,25 @@ def rules(sql: Sql) -> tuple[Rule, ...]:
               "amount": "ROUND(o.principal + o.interest + o.penalty + o.compound, 2)"}),
         Rule("repayment_due", "lead_days.repayment_due",
              f"FROM installment i {open_loan.format('i.loan_id')} "
-             f"WHERE i.paid_off_date IS NULL AND i.due_date >= {as_of} AND i.due_date <= {horizon}",
+             f"WHERE i.paid_off_date IS NULL AND i.due_date >= {as_of} AND i.due_date <= {horizon} "
+             f"AND (l.advance_balance <= 0 OR {to_pay} > 0)",
              {"subject_key": sql.key("inst", "i.id", "i.due_date"), **_loan_columns(),
               "installment_id": "i.id", "due_date": "i.due_date",
-              "days": sql.days_between(as_of, "i.due_date"),
-              "amount": "ROUND(i.principal_due - i.principal_paid + i.interest_due - i.interest_paid, 2)"}),
+              "days": sql.days_between(as_of, "i.due_date"), "amount": to_pay}),
     )
+
+
+def _still_to_pay(sql: Sql) -> str:
+    """What installment i still needs once the loan's 预收余额 has covered it (the advance
+    pays the unpaid installments in due-date order on their due dates, jobs.steps.advances):
+    an installment the advance covers is not warned about, one it covers in part is warned
+    about for the rest."""
+    need = "(i.principal_due - i.principal_paid + i.interest_due - i.interest_paid)"
+    earlier = ("COALESCE((SELECT SUM(j.principal_due - j.principal_paid + j.interest_due - j.interest_paid) "
+               "FROM installment j WHERE j.loan_id = i.loan_id AND j.paid_off_date IS NULL "
+               "AND (j.due_date < i.due_date OR (j.due_date = i.due_date AND j.period < i.period))), 0)")
+    covered = sql.least(need, sql.greatest(f"l.advance_balance - {earlier}", "0"))
+    return f"ROUND(CASE WHEN l.advance_balance > 0 THEN {need} - {covered} ELSE {need} END, 2)"
 
 
 LEVEL_SQL = "CASE WHEN s.days > 0 THEN 3 WHEN (0 - s.days) * 3 <= :lead THEN 2 ELSE 1 END"
