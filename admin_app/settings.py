@@ -1,5 +1,7 @@
 """Parameters admins may change, with their defaults, labels and validation. Stored in the
 `setting` table; read through get_int / get_time so callers never parse strings."""
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal, InvalidOperation
@@ -78,9 +80,29 @@ PARAMS = PARAMS + (
 PARAMS_BY_KEY = {p.key: p for p in PARAMS}
 
 
+_frozen: ContextVar[dict | None] = ContextVar("settings_frozen", default=None)
+
+
+@contextmanager
+def frozen():
+    """Each parameter read once for the duration: a long run (an import of 100,000 loans
+    checks each against the same limits) sees the values of one moment, not a query a loan."""
+    token = _frozen.set({})
+    try:
+        yield
+    finally:
+        _frozen.reset(token)
+
+
 def _raw(key: str) -> str:
+    cache = _frozen.get()
+    if cache is not None and key in cache:
+        return cache[key]
     value = db.session.execute(select(Setting.value).where(Setting.key == key)).scalar()
-    return value if value is not None else PARAMS_BY_KEY[key].default
+    value = value if value is not None else PARAMS_BY_KEY[key].default
+    if cache is not None:
+        cache[key] = value
+    return value
 
 
 def get_int(key: str) -> int:

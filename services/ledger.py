@@ -74,6 +74,9 @@ def _entry(row: LoanEntry) -> Entry:
                  row.new_maturity, row.prepay_mode, row.reverses_id)
 
 
+as_entry = _entry  # a LoanEntry row (ORM object or selected columns) as the engine's Entry
+
+
 def entry_rows(loan: Loan) -> list[LoanEntry]:
     return list(db.session.scalars(select(LoanEntry).where(LoanEntry.loan_id == loan.id).order_by(LoanEntry.id)))
 
@@ -85,16 +88,20 @@ def entries_of(loan: Loan) -> list[Entry]:
 def terms_of(loan: Loan, entries: list[Entry] | None = None) -> Terms:
     entries = entries_of(loan) if entries is None else entries
     disbursement = next((e for e in entries if e.kind == "disbursement"), None)
-    product = loan.product
     if disbursement is not None:
         principal, rate, start = disbursement.amount, disbursement.rate, disbursement.value_date
         maturity = disbursement.new_maturity or loan.maturity_date
     else:
         principal, rate, start, maturity = Decimal(loan.principal), Decimal(loan.rate), loan.start_date, loan.maturity_date
+    return contract_terms(loan.product, loan.repayment_method, principal, rate, start, maturity)
+
+
+def contract_terms(product, method: str, principal, rate, start: date, maturity: date) -> Terms:
+    """The engine's terms of a contract (the product gives the money conventions)."""
     term = (maturity.year - start.year) * 12 + maturity.month - start.month
     if add_months(start, term) < maturity:
         term += 1
-    return Terms(money(principal), Decimal(rate), start, max(term, 1), loan.repayment_method,
+    return Terms(money(principal), Decimal(rate), start, max(term, 1), method,
                  Decimal(product.penalty_markup), int(product.grace_days),
                  getattr(product, "grace_mode", None) or "from_due",
                  bool(getattr(product, "compound_interest", True)),
@@ -149,27 +156,68 @@ def sync(loan: Loan, today: date | None = None, *, refuse_excess: bool = True) -
 
 
 def _refuse_excess(b: Book, entries: list[Entry]) -> None:
+    refusal = excess_refusal(b, entries)
+    if refusal:
+        raise BusinessError(refusal[1])
+
+
+def excess_refusal(b: Book, entries: list[Entry]) -> tuple[int, str] | None:
+    """(entry seq, Chinese reason) of the first posting nothing could take, or None."""
     by_seq = {e.seq: e for e in entries}
     for seq, parts in b.parts.items():
         if parts.excess > 0:
             e = by_seq[seq]
             quote = replay(b.terms, [x for x in entries if x.seq != seq], e.value_date).quote()
-            raise BusinessError(f"{e.value_date:%Y-%m-%d} 的还款 {e.amount:,.2f} 元超过当日结清金额 "
-                                f"{quote['total']:,.2f} 元,不予受理(超出 {parts.excess:,.2f} 元)")
+            return seq, (f"{e.value_date:%Y-%m-%d} 的还款 {e.amount:,.2f} 元超过当日结清金额 "
+                         f"{quote['total']:,.2f} 元,不予受理(超出 {parts.excess:,.2f} 元)")
+    return None
+
+
+def installment_values(b: Book) -> list[dict]:
+    """The stored schedule of a replay: one row of installment columns per period."""
+    return [dict(period=p.number, due_date=p.due, principal_due=p.principal + p.prepaid, interest_due=p.interest,
+                 principal_paid=p.paid_principal + p.prepaid, interest_paid=p.paid_interest,
+                 penalty_paid=p.paid_penalty, compound_paid=p.paid_compound,
+                 penalty_basis=_basis_int(p.penalty_basis), compound_basis=_basis_int(p.compound_basis),
+                 penalty_accrued=penalty_of(p.penalty_basis, b.terms.markup), penalty_accrued_to=p.basis_to,
+                 paid_off_date=p.cleared_on) for p in b.periods]
+
+
+def repayment_values(parts) -> dict:
+    """A repayment's stored allocation (penalty_part holds 罚息 + 复利 + 违约金)."""
+    return dict(penalty_part=parts.penalty + parts.compound + parts.fee, compound_part=parts.compound,
+                fee_part=parts.fee, interest_part=parts.interest, principal_part=parts.principal,
+                advance_part=parts.advance)
+
+
+def position_values(b: Book, start_date: date, extended: bool) -> dict:
+    """The loan columns a replay stores (figures as of the replay's date, status, rate)."""
+    pos = b.position()
+    values = dict(outstanding_principal=pos["outstanding_principal"], overdue_principal=pos["overdue_principal"],
+                  overdue_interest=pos["overdue_interest"], penalty_interest=pos["penalty"],
+                  compound_interest=pos["compound"], days_overdue=pos["days_overdue"],
+                  advance_balance=pos["advance"], rate=b.rates[-1][2])
+    status = pos["status"]
+    if status == "settled":
+        values.update(status="settled", settled_date=b.settled_on, outstanding_principal=ZERO, days_overdue=0,
+                      overdue_principal=ZERO, overdue_interest=ZERO, penalty_interest=ZERO, compound_interest=ZERO)
+    elif status == "written_off":
+        values.update(status="written_off", written_off_date=b.written_off_on)
+    else:
+        values.update(status="overdue" if status == "overdue" else ("extended" if extended else "active"),
+                      settled_date=None)
+        if b.maturity and b.maturity > start_date:
+            values["maturity_date"] = b.maturity
+    return values
 
 
 def _store_installments(loan: Loan, b: Book) -> None:
     rows = {i.period: i for i in db.session.scalars(select(Installment).where(Installment.loan_id == loan.id))}
-    for p in b.periods:
-        values = dict(due_date=p.due, principal_due=p.principal + p.prepaid, interest_due=p.interest,
-                      principal_paid=p.paid_principal + p.prepaid, interest_paid=p.paid_interest,
-                      penalty_paid=p.paid_penalty, compound_paid=p.paid_compound,
-                      penalty_basis=_basis_int(p.penalty_basis), compound_basis=_basis_int(p.compound_basis),
-                      penalty_accrued=penalty_of(p.penalty_basis, b.terms.markup), penalty_accrued_to=p.basis_to,
-                      paid_off_date=p.cleared_on)
-        row = rows.get(p.number)
+    for values in installment_values(b):
+        number = values.pop("period")
+        row = rows.get(number)
         if row is None:
-            db.session.add(Installment(loan_id=loan.id, period=p.number, **values))
+            db.session.add(Installment(loan_id=loan.id, period=number, **values))
             continue
         for key, value in values.items():
             if getattr(row, key) != value:
@@ -192,32 +240,15 @@ def _store_repayments(loan: Loan, b: Book, entries: list[Entry]) -> None:
         rep = repayments.get(rep_id)
         if parts is None or rep is None or rep.reversed_on is not None:
             continue
-        values = dict(penalty_part=parts.penalty + parts.compound + parts.fee, compound_part=parts.compound,
-                      fee_part=parts.fee, interest_part=parts.interest, principal_part=parts.principal,
-                      advance_part=parts.advance)
+        values = repayment_values(parts)
         for key, value in values.items():
             if getattr(rep, key) != value:
                 setattr(rep, key, value)
 
 
 def _store_position(loan: Loan, b: Book) -> None:
-    pos = b.position()
-    values = dict(outstanding_principal=pos["outstanding_principal"], overdue_principal=pos["overdue_principal"],
-                  overdue_interest=pos["overdue_interest"], penalty_interest=pos["penalty"],
-                  compound_interest=pos["compound"], days_overdue=pos["days_overdue"],
-                  advance_balance=pos["advance"], rate=b.rates[-1][2])
-    status = pos["status"]
-    if status == "settled":
-        values.update(status="settled", settled_date=b.settled_on, outstanding_principal=ZERO, days_overdue=0,
-                      overdue_principal=ZERO, overdue_interest=ZERO, penalty_interest=ZERO, compound_interest=ZERO)
-    elif status == "written_off":
-        values.update(status="written_off", written_off_date=b.written_off_on)
-    else:
-        extended = any(True for e in entry_rows(loan) if e.kind == "extension")
-        values.update(status="overdue" if status == "overdue" else ("extended" if extended else "active"),
-                      settled_date=None)
-        if b.maturity and b.maturity > loan.start_date:
-            values["maturity_date"] = b.maturity
+    extended = b.status not in ("settled", "written_off") and any(e.kind == "extension" for e in entry_rows(loan))
+    values = position_values(b, loan.start_date, extended)
     for key, value in values.items():
         if getattr(loan, key) != value:
             setattr(loan, key, value)

@@ -118,6 +118,24 @@ def open_loan(*, customer, product, principal, rate=None, term_months, start_dat
     loan brought in from another system as it stands (导入): its term may include a 展期 the
     old system granted, so the product's term range (a rule for new contracts) is not
     applied; every other check is."""
+    values, schedule = loan_values(customer=customer, product=product, principal=principal, rate=rate,
+                                   term_months=term_months, start_date=start_date, officer=officer,
+                                   loan_no=loan_no, contract_no=contract_no, existing=existing)
+    loan = Loan(**values)
+    db.session.add(loan)
+    _flush()
+    db.session.add_all(Installment(loan_id=loan.id, **values) for values in schedule_values(schedule))
+    _flush()
+    ledger.record_disbursement(loan, officer)
+    db.session.expire(loan, ["installments"])
+    return loan
+
+
+def loan_values(*, customer, product, principal, rate=None, term_months, start_date: date, officer=None,
+                loan_no: str | None = None, contract_no: str | None = None,
+                existing: bool = False) -> tuple[dict, list[ScheduleRow]]:
+    """Check a new loan's terms (open_loan's rules) and give its loan columns and schedule;
+    writes nothing (the import's bulk path writes many at once)."""
     if not product.active:
         raise BusinessError(f"贷款产品「{product.name}」已停用")
     if product.repayment_method not in REPAYMENT_METHODS:
@@ -134,23 +152,21 @@ def open_loan(*, customer, product, principal, rate=None, term_months, start_dat
         contract_no = contract_no or f"HT{start_date:%Y%m%d}{serial}"
     schedule = build_schedule(principal, rate, term_months, start_date, product.repayment_method)
     limits.check_schedule(principal, start_date, schedule)
-    loan = Loan(loan_no=loan_no, contract_no=contract_no, customer_id=customer.id,
-                customer_name=customer.name, product_id=product.id, principal=principal, rate=rate,
-                term_months=term_months, start_date=start_date, maturity_date=schedule[-1].due_date,
-                repayment_method=product.repayment_method, officer_id=_operator_id(officer),
-                status="active", five_class=1, suggested_class=1, outstanding_principal=principal,
-                days_overdue=0, overdue_principal=ZERO, overdue_interest=ZERO, penalty_interest=ZERO,
-                next_inspection_date=start_date + timedelta(days=product.inspection_interval_days))
-    db.session.add(loan)
-    _flush()
-    db.session.add_all(Installment(loan_id=loan.id, period=row.period, due_date=row.due_date,
-                                   principal_due=row.principal, interest_due=row.interest,
-                                   principal_paid=ZERO, interest_paid=ZERO, penalty_paid=ZERO,
-                                   penalty_accrued=ZERO) for row in schedule)
-    _flush()
-    ledger.record_disbursement(loan, officer)
-    db.session.expire(loan, ["installments"])
-    return loan
+    values = dict(loan_no=loan_no, contract_no=contract_no, customer_id=customer.id,
+                  customer_name=customer.name, product_id=product.id, principal=principal, rate=rate,
+                  term_months=term_months, start_date=start_date, maturity_date=schedule[-1].due_date,
+                  repayment_method=product.repayment_method, officer_id=_operator_id(officer),
+                  status="active", five_class=1, suggested_class=1, outstanding_principal=principal,
+                  days_overdue=0, overdue_principal=ZERO, overdue_interest=ZERO, penalty_interest=ZERO,
+                  next_inspection_date=start_date + timedelta(days=product.inspection_interval_days))
+    return values, schedule
+
+
+def schedule_values(schedule: list[ScheduleRow]) -> list[dict]:
+    """The installment rows of a new loan's schedule (nothing paid yet)."""
+    return [dict(period=row.period, due_date=row.due_date, principal_due=row.principal, interest_due=row.interest,
+                 principal_paid=ZERO, interest_paid=ZERO, penalty_paid=ZERO, penalty_accrued=ZERO)
+            for row in schedule]
 
 
 # ---------------------------------------------------------------- the position of a loan

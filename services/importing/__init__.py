@@ -49,13 +49,14 @@ def kind_of(key: str):
 
 def import_file(kind_key: str, data: bytes, file_name: str, *, user, mode: str = "preview",
                 own_only: bool = False, refresh: bool = False, as_of: date | None = None,
-                max_rows: int | None = None, report_folder: str | None = None, progress=None) -> ImportOutcome:
+                max_rows: int | None = None, report_folder: str | None = None, progress=None,
+                bulk: bool = True) -> ImportOutcome:
     """Read, check and (unless previewing) import one file; a non-preview run is recorded in
     导入记录 and the audit log, with an error report when rows were refused."""
     kind = kind_of(kind_key)
     table = read_table(data, **({"max_rows": max_rows} if max_rows else {}))
     result = engine_run(kind, table, user=user, mode=mode, own_only=own_only, refresh=refresh, as_of=as_of,
-                        progress=progress)
+                        progress=progress, bulk=bulk)
     outcome = ImportOutcome(result, table)
     if mode != "preview":
         outcome.record = record_import(outcome, file_name, user, report_folder)

@@ -394,7 +394,8 @@ class LoanKind(ImportKind):
         if pending is not None and (v.get("outstanding") is not None or v.get("overdue_amount") is not None):
             row.note = pending_note(pending.outstanding_principal, pending.overdue_amount)
         else:
-            problems = balance_problems(existing, ctx.as_of, v.get("outstanding"), v.get("overdue_amount"))
+            problems = balance_problems(lambda: replayed_figures(existing, ctx.as_of), v.get("outstanding"),
+                                        v.get("overdue_amount"))
             if problems:
                 column, message = problems[0]
                 raise RowError(message.format(source="文件中", replay="系统按还款记录重算"), column)
@@ -417,13 +418,18 @@ class LoanKind(ImportKind):
         expected, overdue = v.get("outstanding"), v.get("overdue_amount")
         if expected is not None and expected > Decimal(loan.principal) + TOLERANCE:
             raise RowError(f"剩余本金 {expected:,.2f} 元大于贷款金额 {loan.principal:,.2f} 元", "剩余本金")
-        if balance_problems(loan, ctx.as_of, expected, overdue):
+        if balance_problems(lambda: replayed_figures(loan, ctx.as_of), expected, overdue):
             # Its repayments may still come (another file): checked once they are imported.
             db.session.add(ImportBalanceCheck(loan_id=loan.id, outstanding_principal=expected,
                                               overdue_amount=overdue))
-            row.note = pending_note(expected, overdue, loan, ctx.as_of)
+            row.note = pending_note(expected, overdue, replayed_figures(loan, ctx.as_of))
         if not ctx.refresh:  # with 导入后立即刷新 the daily job positions every loan at once
             refresh_position(loan, ctx.as_of)
+
+    def bulk_apply(self, units, ctx):
+        from .bulk import write_loans
+
+        return write_loans(self, units, ctx)
 
     def release(self, rows, ctx):
         for row in rows:
@@ -440,7 +446,10 @@ def replayed_figures(loan, as_of: date) -> dict:
     """剩余本金 and 逾期金额 (overdue principal and interest, no 罚息) of the loan's replay."""
     from services import ledger
 
-    pos = ledger.position(loan, as_of)
+    return position_figures(ledger.position(loan, as_of))
+
+
+def position_figures(pos: dict) -> dict:
     return {"outstanding": pos["outstanding_principal"],
             "overdue_amount": pos["overdue_principal"] + pos["overdue_interest"]}
 
@@ -448,13 +457,13 @@ def replayed_figures(loan, as_of: date) -> dict:
 BALANCE_LABELS = {"outstanding": "剩余本金", "overdue_amount": "逾期金额"}
 
 
-def balance_problems(loan, as_of: date, outstanding, overdue_amount) -> list[tuple[str, str]]:
+def balance_problems(figures, outstanding, overdue_amount) -> list[tuple[str, str]]:
     """(column, message) for each figure the old system gave that the replay differs from by
     more than 0.01; the message names both figures ({source} / {replay} say whose)."""
     expected = {"outstanding": outstanding, "overdue_amount": overdue_amount}
     if all(v is None for v in expected.values()):
         return []
-    actual = replayed_figures(loan, as_of)
+    actual = figures()  # the replay's, asked only when the file gave a figure
     out = []
     for key, want in expected.items():
         if want is None:
@@ -467,8 +476,13 @@ def balance_problems(loan, as_of: date, outstanding, overdue_amount) -> list[tup
     return out
 
 
-def pending_note(outstanding, overdue_amount, loan=None, as_of: date | None = None) -> str:
-    actual = replayed_figures(loan, as_of) if loan is not None else {}
+def repayment_refusal(problems) -> str:
+    """The refusal of a loan's repayments whose replay differs from the loan file's figures."""
+    return ";".join(message.format(source="贷款导入文件中", replay="按本文件的还款重算") for _column, message in problems)
+
+
+def pending_note(outstanding, overdue_amount, actual: dict | None = None) -> str:
+    actual = actual or {}
     parts = []
     for key, value in (("outstanding", outstanding), ("overdue_amount", overdue_amount)):
         if value is not None:
@@ -576,11 +590,16 @@ class RepaymentKind(ImportKind):
         check = ctx.checks.get(loan.id)
         if check is None:
             return
-        problems = balance_problems(loan, ctx.as_of, check.outstanding_principal, check.overdue_amount)
+        problems = balance_problems(lambda: replayed_figures(loan, ctx.as_of), check.outstanding_principal,
+                                    check.overdue_amount)
         if problems:
-            raise RowError(";".join(message.format(source="贷款导入文件中", replay="按本文件的还款重算")
-                                    for _column, message in problems))
+            raise RowError(repayment_refusal(problems))
         db.session.delete(check)
+
+    def bulk_apply(self, units, ctx):
+        from .bulk import write_repayments
+
+        return write_repayments(self, units, ctx)
 
     def release(self, rows, ctx):
         release_loan(rows[0].values["loan"])
