@@ -67,9 +67,10 @@ def create_app(config: dict | None = None, config_name: str | None = None) -> Fl
     from admin_app import once
 
     once.install(app)
-    from admin_app import assets, formats, i18n
+    from admin_app import assets, date_input, formats, i18n
 
     formats.register_filters(app)
+    date_input.register(app)
     i18n.register(app)
     assets.register(app)
 

@@ -31,7 +31,7 @@ def phone(form, field):
 def card_number(form, field):
     field.data = (field.data or "").replace(" ", "")
     if not identity.is_valid_card_number(field.data):
-        raise ValidationError("银行卡号无效(12-19位数字,且通过 Luhn 校验)")
+        raise ValidationError("银行卡号无效(12-19位数字,且校验位正确)")
 
 
 class NumberPattern:

@@ -25,7 +25,8 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from wtforms.fields import DateField
-from wtforms.widgets import DateInput
+
+from admin_app.date_input import DatePickerInput
 
 from admin_app import flask_admin_compat, formats
 from admin_app.i18n import ScreenForm
@@ -274,13 +275,13 @@ class ScreenView(PermissionMixin, ExportControlMixin, ExportMixin, ModelView):
         return formats.cell_text(self.column_kind(name), super().get_detail_value(context, model, name))
 
     def scaffold_form(self):
-        """Date fields use the browser's own date input (in the user's language, Chinese for
-        these users) instead of Flask-Admin's English date-range picker."""
+        """Date fields open the app's Chinese date picker (admin_app.date_input), not Flask-Admin's
+        English date-range picker nor the browser's own."""
         form_class = super().scaffold_form()
         for name in dir(form_class):
             unbound = getattr(form_class, name, None)
             if getattr(unbound, "field_class", None) is not None and issubclass(unbound.field_class, DateField):
-                unbound.kwargs["widget"] = DateInput()
+                unbound.kwargs["widget"] = DatePickerInput("date")
         return form_class
 
     # ---- querying ------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Every visible string is Chinese: each role walks every screen it may open (lists, 查看,
-新增 and 编辑 forms, every row link of the first rows), posts each create form empty (the form
-errors) and reads the flash messages; any Latin word outside the allow-list fails the test.
-Also the error pages (404, 405, 413) and the one money format of lists."""
+新增 and 编辑 forms, every row link of the first rows and the buttons on those pages), posts
+each create form and every action and review form it met (审核意见, 利率调整, 展期, 催收, 调整分类,
+冲正, 核销 ...) empty, and reads the flash messages; any Latin word outside the allow-list fails
+the test. A form posted empty answers with a Chinese message under each of its required
+fields (never a 500, never the browser's bubble). Also the error pages (404, 405, 413)."""
 import re
 from datetime import date
 from html.parser import HTMLParser
@@ -11,11 +13,12 @@ import pytest
 from admin_app.extensions import db as _db
 from admin_app.screens import ScreenView
 from admin_app.seed import seed_demo
+from tests.html_forms import post_forms
 
 ROLES = ("admin", "officer", "collector", "risk_checker", "risk_approver", "reviewer")
 # Latin that is data or a unit, not interface text: account names, file types, codes.
 ALLOWED = {"admin", "officer", "officer2", "collector", "risk_checker", "risk_approver", "reviewer", "system",
-           "CSV", "XLSX", "PDF", "JPEG", "JPG", "PNG", "MB", "KB", "SHA", "CSRF", "IRR", "LPR", "MOB",
+           "CSV", "XLSX", "PDF", "Excel", "GBK", "JPEG", "JPG", "PNG", "MB", "KB", "SHA", "CSRF", "IRR", "LPR", "MOB",
            # the prefixes of 贷款编号 and 合同编号 (DK…, HT…), as the forms explain them
            "DK", "HT",
            # the password rules' example of a common password (如 12345678、password)
@@ -72,6 +75,52 @@ def book(db):
     db.session.commit()
 
 
+REQUIRED_LABEL = re.compile(r'<label[^>]*\bfor="([^"]+)"[^>]*>(?:(?!</label>).)*?<span class="text-danger">\*</span>', re.S)
+BUTTON_LINK = re.compile(r'<a class="btn[^"]*" (?:id="[^"]*" )?href="(/[^"#]+)"')
+FORM_BLOCK = re.compile(r'<form\b[^>]*\bmethod="post"[^>]*>.*?</form>', re.S | re.I)
+
+
+def required_forms(html: str) -> list[tuple[str, list[str]]]:
+    """(action, ids of required fields) of the page's POST forms that mark a field required."""
+    out = []
+    for block in FORM_BLOCK.findall(html):
+        ids = REQUIRED_LABEL.findall(block)
+        if ids:
+            out.append((post_forms(block)[0].action, ids))
+    return out
+
+
+def check_empty_post(client, page_url: str, action: str, ids: list[str], found: dict, problems: list) -> None:
+    """Post the form with nothing but its CSRF token: each required field is marked invalid
+    with a message under it, in Chinese; the answer is the form again (or a redirect with a
+    message), never a 500."""
+    target = (action or page_url).replace("&amp;", "&")
+    _db.session.expunge_all()
+    r = client.post(target, data={})
+    where = f"POST {target} (from {page_url})"
+    if r.status_code >= 500 or r.status_code in (400, 403, 404, 405):
+        problems.append(f"{where}: {r.status_code}")
+        return
+    page = r.get_data(as_text=True)
+    if r.status_code != 200:
+        problems.append(f"{where}: answered {r.status_code} instead of the form with its messages")
+        return
+    for field_id in ids:
+        m = re.search(r'<(?:input|select|textarea)\b[^>]*\bid="%s"[^>]*>' % re.escape(field_id), page)
+        if m is None or "is-invalid" not in m.group(0):
+            problems.append(f"{where}: required field {field_id} not marked invalid")
+            continue
+        after = page[m.end():m.end() + 1500]
+        message = re.search(r'<div class="invalid-feedback[^"]*">([^<]+)</div>', after)
+        if message is None or not re.search(r"[\u4e00-\u9fff]", message.group(1)):
+            problems.append(f"{where}: no Chinese message under {field_id}")
+    if "novalidate" not in page:
+        problems.append(f"{where}: the form lets the browser validate")
+    words = latin_words(page)
+    if words:
+        found[where] = words
+
+
 def _walk(client, url, seen, found, depth=0):
     if url in seen or len(seen) > 400:
         return None
@@ -91,16 +140,27 @@ def _walk(client, url, seen, found, depth=0):
 @pytest.mark.parametrize("role", ROLES)
 def test_every_screen_form_and_message_is_chinese(app, client_for, book, role):
     client = client_for(role)
-    seen, found = set(), {}
+    seen, found, pages = set(), {}, {}
     for url, view in screen_urls(app):
         html = _walk(client, url, seen, found)
         if html is None:
             continue
-        # The first rows' links (查看, 编辑, 催收, 审核, 贷款详情 ...) and 新增.
+        pages[url] = html
+        # The first rows' links (查看, 编辑, 催收, 审核, 贷款详情 ...) and 新增, then the buttons
+        # on those pages (新增检查, 约谈记录, 调整分类 ...).
         links = re.findall(r'<a class="(?:row-action|row-link)" href="([^"]+)"', html)[:12]
-        links += re.findall(r'id="create-record" href="([^"]+)"', html)
+        links += re.findall(r'id="create-record" href="([^"]+)"', html) + BUTTON_LINK.findall(html)[:4]
         for link in links:
-            _walk(client, link.replace("&amp;", "&"), seen, found)
+            link = link.replace("&amp;", "&")
+            inner = _walk(client, link, seen, found)
+            if inner is None:
+                continue
+            pages[link] = inner
+            for button in BUTTON_LINK.findall(inner)[:8]:
+                button = button.replace("&amp;", "&")
+                deeper = _walk(client, button, seen, found)
+                if deeper is not None:
+                    pages[button] = deeper
         if isinstance(view, ScreenView) and view.can_create and 'id="create-record"' in html:
             # An empty create form: every validation message in Chinese, no browser bubble.
             _db.session.expunge_all()
@@ -110,8 +170,34 @@ def test_every_screen_form_and_message_is_chinese(app, client_for, book, role):
             words = latin_words(page)
             if words:
                 found[f"POST {url}new/"] = words
+    # Every action and review form met on the way, posted empty (each action once).
+    problems, posted = [], set()
+    for page_url, html in pages.items():
+        for action, ids in required_forms(html):
+            key = re.sub(r"/\d+", "/N", (action or page_url).split("?")[0])
+            if key in posted:
+                continue
+            posted.add(key)
+            check_empty_post(client, page_url, action, ids, found, problems)
+    assert EXPECTED_FORMS.get(role, set()) <= posted, EXPECTED_FORMS[role] - posted
     assert len(seen) > 30
+    assert not problems, "\n".join(problems)
     assert not found, f"Latin words on screens of {role}: {found}"
+
+
+# The action and review forms each role must have met (so a change in the walk cannot
+# silently skip them).
+EXPECTED_FORMS = {
+    "admin": {"/writeoff_apply/new/", "/contract_change/rate/N/", "/inspection_loans/loan/N/inspections/new"},
+    "officer": {"/contract_change/rate/N/", "/contract_change/extension/N/", "/collection_overdue/collect/N",
+                "/classification_manage/adjust/N/save", "/repayments/reverse/N",
+                "/inspection_loans/loan/N/inspections/new", "/inspection_loans/loan/N/interviews/add"},
+    "collector": {"/collection_overdue/collect/N", "/collection_query/follow-up/N"},
+    "risk_checker": {"/classification_stage_risk_review/review/N/decide", "/writeoff_stage_risk_apply/review/N/decide",
+                     "/inspection_stage_risk_check/review/N/decide"},
+    "risk_approver": {"/classification_stage_risk_approve/review/N/decide", "/writeoff_stage_risk_approve/review/N/decide"},
+    "reviewer": {"/classification_stage_final_review/review/N/decide"},
+}
 
 
 def test_error_pages_are_chinese(client_for, app):

@@ -23,6 +23,7 @@ from models.approval import WORKFLOWS, Stage, Workflow
 from models.enums import DECISIONS, FIVE_CLASSES, INSPECTION_KINDS, INSPECTION_METHODS
 from services import BusinessError, approvals
 from views.common import customer_name_field, five_class_field, loan_no_field, product_field
+from views.review_forms import DecisionForm
 
 
 def money(value) -> str:
@@ -242,7 +243,7 @@ class StageScreen(ScreenView):
         return item
 
     @expose("/review/<int:item_id>/")
-    def review(self, item_id: int):
+    def review(self, item_id: int, form: DecisionForm | None = None):
         item = self._item(item_id)
         refusal = approvals.decision_refusal(self.workflow, item, current_user)
         can_decide = self.allowed("approve") and refusal is None
@@ -253,6 +254,7 @@ class StageScreen(ScreenView):
                            fields=item_fields(self.workflow.key, item),
                            trail=trail_rows(self.workflow.key, item.id),
                            can_decide=can_decide, refusal=refusal if waiting_here else None,
+                           form=form or DecisionForm(formdata=None),
                            loan_url=loan_detail_url(item.loan_id),
                            attachment_url=self._attachment_url(item),
                            back_url=url_for(".index_view"))
@@ -260,7 +262,10 @@ class StageScreen(ScreenView):
     @expose("/review/<int:item_id>/decide", methods=("POST",))
     def decide(self, item_id: int):
         decision = request.form.get("decision")
-        opinion = request.form.get("opinion", "")
+        form = DecisionForm()
+        if not form.validate():
+            return self.review(item_id, form=form)
+        opinion = form.opinion.data
         back = url_for(".review", item_id=item_id)
         try:
             if decision == "approve":

@@ -15,6 +15,7 @@ from models.classification import minimum_class, rule_message, thresholds
 from models.enums import FIVE_CLASSES, OPEN_LOAN_STATUSES
 from services import BusinessError, approvals, classification
 from views.approvals import item_fields, loan_detail_url, register_stages, trail_rows
+from views.review_forms import ClassificationForm
 from views.common import (LoanListView, customer_name_field, five_class_field, loan_detail_link,
                           loan_no_field)
 
@@ -47,7 +48,7 @@ class ClassificationManageView(LoanListView):
         return change
 
     @expose("/adjust/<int:loan_id>/")
-    def adjust(self, loan_id: int):
+    def adjust(self, loan_id: int, form: ClassificationForm | None = None):
         loan = self._loan(loan_id)
         limits = thresholds()
         change = classification.open_change(loan.id)
@@ -60,7 +61,14 @@ class ClassificationManageView(LoanListView):
             status=approvals.stage_label(wf, change) if change else "",
             fields=item_fields("classification", change) if change else [],
             trail=trail_rows("classification", change.id) if change else [],
-            loan_url=loan_detail_url(loan.id))
+            loan_url=loan_detail_url(loan.id), form=form or self._form(loan, change, formdata=None))
+
+    @staticmethod
+    def _form(loan, change=None, **kwargs) -> ClassificationForm:
+        """The new proposal (any class but the current), or the rejected one to amend."""
+        if change is not None and "formdata" in kwargs:
+            kwargs.update(to_class=str(change.to_class), reason=change.reason)
+        return ClassificationForm(current=loan.five_class if change is None else None, **kwargs)
 
     def _done(self, loan_id: int, message: str | None = None, error: str | None = None):
         if error:
@@ -75,8 +83,11 @@ class ClassificationManageView(LoanListView):
     def save(self, loan_id: int):
         loan = self._loan(loan_id)
         submit = request.form.get("submit_now") == "1"
+        form = self._form(loan)
+        if not form.validate():
+            return self.adjust(loan.id, form=form)
         try:
-            classification.propose(loan.id, request.form.get("to_class"), request.form.get("reason"),
+            classification.propose(loan.id, form.to_class.data, form.reason.data,
                                    current_user, submit=submit)
         except BusinessError as exc:
             return self._done(loan.id, error=str(exc))
@@ -95,9 +106,12 @@ class ClassificationManageView(LoanListView):
     @expose("/change/<int:change_id>/resubmit", methods=("POST",))
     def resubmit(self, change_id: int):
         change = self._change(change_id)
+        form = self._form(change.loan, change)
+        if not form.validate():
+            return self.adjust(change.loan_id, form=form)
         try:
             approvals.resubmit("classification", change.id, current_user,
-                               to_class=request.form.get("to_class"), reason=request.form.get("reason"))
+                               to_class=form.to_class.data, reason=form.reason.data)
         except BusinessError as exc:
             return self._done(change.loan_id, error=str(exc))
         return self._done(change.loan_id, "已修改并重新提交分类。")

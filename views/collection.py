@@ -12,11 +12,12 @@ from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import and_
-from wtforms import DateField, DateTimeLocalField, DecimalField, SelectField, TextAreaField
+from wtforms import DecimalField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin_app import clock
 from admin_app.bounds import NEAR_FUTURE, PAST, DateBound, MoneyBound
+from admin_app.date_input import DateField, MinuteField
 from admin_app.extensions import db
 from admin_app.permissions import allowed
 from admin_app.screens import RowLink, ScreenView, SearchField, loan_detail_link
@@ -35,8 +36,7 @@ from views.common import (LOAN_LABELS, LoanListView, customer_name_field, date_r
 class CollectionForm(FlaskForm):
     target = SelectField("催收对象", validators=[DataRequired("请选择催收对象")])
     method = SelectField("催收方式", choices=list(COLLECTION_METHODS.items()))
-    contacted_at = DateTimeLocalField("催收时间", format="%Y-%m-%dT%H:%M",
-                                      validators=[DataRequired("请填写催收时间(年月日 时:分)"), DateBound(PAST)])
+    contacted_at = MinuteField("催收时间", validators=[DataRequired("请填写催收时间(年月日 时:分)"), DateBound(PAST)])
     content = TextAreaField("催收内容", validators=[DataRequired("请填写催收内容"), Length(max=4000)])
     result = TextAreaField("催收结果", validators=[Optional(), Length(max=4000)])
     promised_date = DateField("承诺还款日期", validators=[Optional(), DateBound(NEAR_FUTURE)])

@@ -8,10 +8,11 @@ from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, DecimalField, TextAreaField
+from wtforms import DecimalField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from admin_app.bounds import NEAR_FUTURE, TERM_END, DateBound, RateBound
+from admin_app.date_input import DateField
 from admin_app.extensions import db
 from models.ledger import RULES
 from admin_app.screens import RowLink

@@ -8,11 +8,12 @@ from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, DateTimeLocalField, FileField, SelectField, StringField, TextAreaField
+from wtforms import FileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin_app import clock
 from admin_app.bounds import PAST, DateBound
+from admin_app.date_input import DateField, MinuteField
 from admin_app.extensions import db
 from admin_app.screens import RowLink
 from models import Inspection, Loan
@@ -23,7 +24,7 @@ from views.common import LoanListView, loan_detail_link
 
 
 class InterviewForm(FlaskForm):
-    held_at = DateTimeLocalField("约谈时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写约谈时间"), DateBound(PAST)])
+    held_at = MinuteField("约谈时间", validators=[DataRequired("请填写约谈时间"), DateBound(PAST)])
     place = StringField("约谈地点", validators=[DataRequired("请填写约谈地点"), Length(max=128)])
     participants = StringField("参加人员", validators=[DataRequired("请填写参加人员"), Length(max=256)])
     content = TextAreaField("约谈内容", validators=[DataRequired("请填写约谈内容"), Length(max=4000)])

@@ -13,6 +13,7 @@ from admin_app.screens import RowLink
 from models import Repayment, RepaymentReversal
 from services import BusinessError, approvals, reversal
 from views.approvals import item_fields, loan_detail_url, register_stages, run_item_command, trail_rows
+from views.review_forms import ReversalForm
 
 
 def repayment_fields(repayment: Repayment) -> list[tuple[str, str]]:
@@ -51,9 +52,10 @@ class ReversalPagesMixin:
         if open_item is not None and request.method == "GET":
             flash("该贷款已有一笔未完成的还款冲正申请。", "info")
             return redirect(url_for(".reversal", item_id=open_item.id))
-        if request.method == "POST":
+        form = ReversalForm() if request.method == "POST" else ReversalForm(formdata=None)
+        if request.method == "POST" and form.validate():
             try:
-                item = reversal.propose(repayment.id, request.form.get("reason"), current_user)
+                item = reversal.propose(repayment.id, form.reason.data, current_user)
                 db.session.commit()
             except BusinessError as exc:
                 db.session.rollback()
@@ -62,17 +64,19 @@ class ReversalPagesMixin:
                 flash("冲正申请已提交,等待风控主管审核。", "success")
                 return redirect(url_for(".reversal", item_id=item.id))
         return self.render("review/reversal.html", item=None, fields=repayment_fields(repayment),
-                           form=True, form_action=url_for(".reverse", repayment_id=repayment.id),
-                           reason=request.form.get("reason"), loan_url=loan_detail_url(repayment.loan_id))
+                           form=form, form_action=url_for(".reverse", repayment_id=repayment.id),
+                           loan_url=loan_detail_url(repayment.loan_id))
 
     @expose("/reversal/<int:item_id>/")
-    def reversal(self, item_id: int):
+    def reversal(self, item_id: int, form: ReversalForm | None = None):
         item = self._reversal(item_id)
         mine = item.proposer_id == current_user.id and self.allowed("reverse")
         amend = mine and item.review_status == "rejected"
+        if amend and form is None:
+            form = ReversalForm(formdata=None, reason=item.reason)
         return self.render("review/reversal.html", item=item, fields=item_fields("reversal", item),
-                           trail=trail_rows("reversal", item.id), form=amend,
-                           form_action=url_for(".reversal_resubmit", item_id=item.id), reason=item.reason,
+                           trail=trail_rows("reversal", item.id), form=form if amend else None,
+                           form_action=url_for(".reversal_resubmit", item_id=item.id),
                            can_withdraw=amend, loan_url=loan_detail_url(item.loan_id))
 
     def _after(self, item_id: int, call, message: str):
@@ -81,8 +85,11 @@ class ReversalPagesMixin:
     @expose("/reversal/<int:item_id>/resubmit", methods=("POST",))
     def reversal_resubmit(self, item_id: int):
         item = self._reversal(item_id)
+        form = ReversalForm()
+        if not form.validate():
+            return self.reversal(item.id, form=form)
         return self._after(item.id, lambda: approvals.resubmit("reversal", item.id, current_user,
-                                                               reason=request.form.get("reason")),
+                                                               reason=form.reason.data),
                            "冲正申请已修改并重新提交。")
 
     @expose("/reversal/<int:item_id>/withdraw", methods=("POST",))

@@ -15,6 +15,7 @@ from services import BusinessError, approvals, writeoff
 from views.approvals import (item_fields, loan_detail_url, register_stages, send_item_file,
                              run_item_command, trail_rows)
 from views.common import customer_name_field, loan_no_field
+from views.review_forms import WriteOffAmendForm, WriteOffForm
 from views.inspection import discard_upload, store_attachment, uploads_module
 
 
@@ -54,21 +55,19 @@ class WriteOffView(ScreenView):
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
-        form = request.form
-        loan = None
-        loan_id = record_id(form.get("loan_id"))
-        if loan_id is not None:
-            loan = db.session.get(Loan, loan_id)
-        if request.method == "POST":
+        form = WriteOffForm() if request.method == "POST" else WriteOffForm(formdata=None)
+        loan_id = record_id(form.loan_id.data)
+        loan = db.session.get(Loan, loan_id) if loan_id is not None else None
+        if request.method == "POST" and form.validate():
             stored = None
             try:
                 if loan is None:
                     raise BusinessError("请选择要核销的贷款")
                 stored = store_attachment("evidence")
-                item = writeoff.apply(loan.id, current_user, reason=form.get("reason"),
-                                      principal_amount=form.get("principal_amount"),
-                                      interest_amount=form.get("interest_amount"),
-                                      evidence=stored, submit=form.get("submit_now") == "1")
+                item = writeoff.apply(loan.id, current_user, reason=form.reason.data,
+                                      principal_amount=form.principal_amount.data,
+                                      interest_amount=form.interest_amount.data,
+                                      evidence=stored, submit=request.form.get("submit_now") == "1")
                 db.session.commit()
                 flash("核销申请已提交,等待核销风控申请审核。" if item.review_status == "pending"
                       else "核销申请已保存,请在详情页点击「提交」送审。", "success")
@@ -88,15 +87,17 @@ class WriteOffView(ScreenView):
         return item
 
     @expose("/item/<int:item_id>/")
-    def item(self, item_id: int):
+    def item(self, item_id: int, form: WriteOffAmendForm | None = None):
         item = self._item(item_id)
         mine = item.proposer_id == current_user.id
+        if form is None:
+            form = WriteOffAmendForm(formdata=None, obj=item)
         return self.render("review/writeoff_item.html", item=item,
                            fields=item_fields("writeoff", item), trail=trail_rows("writeoff", item.id),
                            can_submit=mine and item.review_status == "draft" and self.allowed("create"),
                            can_amend=mine and item.review_status == "rejected" and self.allowed("edit"),
                            can_withdraw=mine and item.review_status in ("draft", "rejected") and self.allowed("edit"),
-                           uploads=uploads_module() is not None,
+                           uploads=uploads_module() is not None, form=form,
                            evidence_url=url_for(".evidence", item_id=item.id) if item.evidence_path else None,
                            loan_url=loan_detail_url(item.loan_id))
 
@@ -112,9 +113,12 @@ class WriteOffView(ScreenView):
     @expose("/item/<int:item_id>/resubmit", methods=("POST",))
     def resubmit(self, item_id: int):
         item = self._item(item_id)
+        form = WriteOffAmendForm()
+        if not form.validate():
+            return self.item(item.id, form=form)
 
         def amend():
-            values = {k: request.form.get(k) for k in ("principal_amount", "interest_amount", "reason")}
+            values = {k: form[k].data for k in ("principal_amount", "interest_amount", "reason")}
             stored = store_attachment("evidence")
             if stored is not None:
                 values.update(evidence_path=stored.stored_name, evidence_name=stored.original_name)

@@ -3,10 +3,11 @@
 // menu toggle, closable flash messages, list selection and bulk delete with a confirmation
 // dialog naming the rows, row 删除 with the same dialog, 更多 ▾ menus, the column chooser
 // (remembered per user and screen), fixed identity columns, page size and jump to page,
-// tabs, chart tooltips, and data-confirm for the pages that still ask a plain question.
+// tabs, chart tooltips, and data-confirm: a button's question in the same dialog.
 (function () {
   "use strict";
   var body = document.body;
+  var self = document.currentScript;
 
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
@@ -26,20 +27,18 @@
     });
   }
 
-  // ---- confirmation dialog ----
+  // ---- confirmation dialog (one for every question: deletes, 确认调整, 立即运行, 重算, 撤回) ----
+  // ask({text, items, title, okLabel, danger}, onOk): the styled Chinese dialog of app_base.html;
+  // nothing happens unless the user presses its OK button.
   var dialog = $("#confirm-dialog");
-  function confirmDelete(text, items, onOk, title, okLabel) {
-    if (dialog) {
-      $("#confirm-title", dialog).textContent = title || "确认删除";
-      $("#confirm-ok", dialog).textContent = okLabel || "确定删除";
-      $("#confirm-ok", dialog).className = "btn btn-sm " + (okLabel ? "btn-primary" : "btn-danger");
-      $(".confirm-note", dialog).hidden = !!okLabel;
-    }
-    if (!dialog || typeof dialog.showModal !== "function") {
-      if (window.confirm(text + (items.length ? "\n" + items.join("\n") : ""))) { onOk(); }
-      return;
-    }
-    $("#confirm-text", dialog).textContent = text;
+  function ask(q, onOk) {
+    if (!dialog || typeof dialog.showModal !== "function") { return; }
+    var items = q.items || [];
+    $("#confirm-title", dialog).textContent = q.title || "确认删除";
+    $("#confirm-ok", dialog).textContent = q.okLabel || "确定删除";
+    $("#confirm-ok", dialog).className = "btn btn-sm " + (q.danger ? "btn-danger" : "btn-primary");
+    $(".confirm-note", dialog).hidden = !q.deleteNote;
+    $("#confirm-text", dialog).textContent = q.text;
     var list = $("#confirm-items", dialog);
     list.innerHTML = "";
     items.slice(0, 10).forEach(function (name) {
@@ -50,6 +49,9 @@
     dialog.onclose = function () { if (dialog.returnValue === "ok") { onOk(); } };
     dialog.showModal();
     $("#confirm-cancel", dialog).focus();
+  }
+  function askDelete(text, items, onOk) {
+    ask({text: text, items: items, danger: true, deleteNote: true}, onOk);
   }
 
   function rowLabel(el) {
@@ -96,9 +98,11 @@
       if (!boxes.length) { return; }
       var question = el.getAttribute("data-bulk-question");
       var text = question ? question + "(共 " + boxes.length + " 条)" : "确定删除以下 " + boxes.length + " 条记录吗?";
-      confirmDelete(text, boxes.map(rowLabel), function () {
+      var run = function () {
         submitAction(el.getAttribute("data-bulk-action"), boxes.map(function (b) { return b.value; }));
-      }, question ? "请确认" : null, el.getAttribute("data-bulk-label"));
+      };
+      if (question) { ask({text: text, items: boxes.map(rowLabel), title: "请确认", okLabel: el.getAttribute("data-bulk-label")}, run); }
+      else { askDelete(text, boxes.map(rowLabel), run); }
       return;
     }
     el = event.target.closest("[data-confirm-delete]");
@@ -106,11 +110,20 @@
       event.preventDefault();
       var form = el.closest("form");
       var label = rowLabel(el) || el.getAttribute("data-confirm-delete") || "这条记录";
-      confirmDelete("确定删除「" + label + "」吗?", [], function () { form.submit(); }, null, null);
+      askDelete("确定删除「" + label + "」吗?", [], function () { form.submit(); });
       return;
     }
     el = event.target.closest("[data-confirm]");
-    if (el && !window.confirm(el.getAttribute("data-confirm"))) { event.preventDefault(); return; }
+    if (el) {
+      // A submit button with a question: the dialog first, then the form as that button sends it.
+      event.preventDefault();
+      var owner = el.form || el.closest("form");
+      ask({text: el.getAttribute("data-confirm"), title: el.getAttribute("data-confirm-title") || "请确认",
+           okLabel: el.textContent.trim(), danger: /btn-(outline-)?danger/.test(el.className)}, function () {
+        if (owner && owner.requestSubmit) { owner.requestSubmit(el); } else if (el.href) { window.location.href = el.href; }
+      });
+      return;
+    }
     el = event.target.closest("[data-dismiss-alert]");
     if (el) { el.closest(".alert").remove(); return; }
     el = event.target.closest("[data-inline-add]");
@@ -234,6 +247,25 @@
     tip.textContent = bar.getAttribute("data-tip");
     tip.style.left = (event.clientX + 12) + "px";
     tip.style.top = (event.clientY + 12) + "px";
+  });
+
+  // ---- the Chinese date picker: its scripts only on pages with a date input ----
+  // After the page's own scripts (a form page may have loaded jQuery with select2 already),
+  // the stylesheet, then jQuery if missing, moment, daterangepicker and static/date-picker.js
+  // in order; the URLs (content-hashed) come from app_base.html.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!self || !self.getAttribute("data-date-picker-js") || !$("input[data-date-picker]")) { return; }
+    var css = document.createElement("link");
+    css.rel = "stylesheet"; css.href = self.getAttribute("data-date-picker-css");
+    document.head.appendChild(css);
+    var scripts = (window.jQuery ? [] : [self.getAttribute("data-jquery")])
+      .concat(self.getAttribute("data-date-picker-js").split(" "));
+    scripts.forEach(function (src) {
+      var s = document.createElement("script");
+      s.src = src; s.async = false;
+      if (self.nonce) { s.nonce = self.nonce; }
+      body.appendChild(s);
+    });
   });
 
   // ---- forms: the server checks every field and says what is wrong in Chinese ----
