@@ -17,7 +17,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from flask import has_request_context, request
-from sqlalchemy import and_, event, exists, or_
+from sqlalchemy import and_, event, exists, inspect, or_
 from sqlalchemy.orm import aliased, with_loader_criteria
 
 OWN, ALL = "own", "all"
@@ -155,16 +155,36 @@ def unscoped():
 _MISSING = object()
 
 
-def _criteria_options(uid: int) -> tuple:
-    """The with_loader_criteria options of one officer's scope, built once per officer."""
-    cached = _OPTIONS.get(uid)
-    if cached is None:
-        rules = _OPTIONS.get("rules")
-        if rules is None:
-            rules = _OPTIONS["rules"] = scope_rules()
-        cached = _OPTIONS[uid] = tuple(with_loader_criteria(model, rule(uid), include_aliases=False)
-                                       for model, rule in rules.items())
-    return cached
+def _criteria_options(uid: int, models: frozenset) -> tuple:
+    """The with_loader_criteria options of one officer's scope over `models`, built once per
+    officer (the same option objects: their SQL is compiled once)."""
+    every = _OPTIONS.get(uid)
+    if every is None:
+        every = _OPTIONS[uid] = {model: with_loader_criteria(model, rule(uid), include_aliases=False)
+                                 for model, rule in _scoped_models().items()}
+    return tuple(option for model, option in every.items() if model in models)
+
+
+def _scoped_models() -> dict:
+    rules = _OPTIONS.get("rules")
+    if rules is None:
+        rules = _OPTIONS["rules"] = scope_rules()
+    return rules
+
+
+def _row_models(statement) -> set:
+    """The models whose rows `statement` returns (its mapped entities); every scoped model
+    when it returns none at the top (a capped count over a subquery). Only their criteria are
+    attached: each of the ~24 options costs its cache key on every execution, most of a scoped
+    page's extra time. A row of a scoped model carries its own rule, so its joined or
+    eager-loaded loan and customer are in scope with it; a statement returning only unscoped
+    rows (users, sessions, settings, products) gets none."""
+    found = set()
+    for d in getattr(statement, "column_descriptions", ()):
+        entity = d.get("entity")
+        if entity is not None:
+            found.add(inspect(entity).mapper.class_)
+    return found or set(_scoped_models())
 
 
 _OPTIONS: dict = {}
@@ -180,6 +200,8 @@ def install(session_factory) -> None:
         uid = current_scope()
         if uid is None:
             return
-        state.statement = state.statement.options(*_criteria_options(uid))
+        models = _row_models(state.statement) & _scoped_models().keys()
+        if models:
+            state.statement = state.statement.options(*_criteria_options(uid, frozenset(models)))
 
 
