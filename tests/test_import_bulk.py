@@ -28,7 +28,7 @@ def files():
     plans = [("经营贷", "equal_installment"), ("消费贷", "equal_principal"), ("周转贷", "interest_first")]
     n = 0
     for index, (name, method) in enumerate(plans):
-        for shape in range(6):
+        for shape in range(7):
             n += 1
             no = f"DKBULK{n:03d}"
             start = months_ago(7 + shape)
@@ -41,8 +41,8 @@ def files():
                 rates.append([no, sched[1].due_date.isoformat(), "12", "10.8", "下调"])
             if shape == 2:
                 figures = [str(principal), "1.00"]  # differs: the loan's repayments are refused
-            if shape == 3:
-                figures = ["", ""]
+            if shape == 6:
+                figures = [str(principal - 5000), ""]  # 剩余本金 alone: checked after the repayments
             loans.append([no, "批量甲" if n % 2 else "批量乙", name, str(principal), rate, "12", start.isoformat(),
                           *figures])
             paid = [r for r in sched if r.due_date < months_ago(1)]
@@ -111,5 +111,5 @@ def test_bulk_path_stores_what_the_per_row_path_stores(db, users, refresh):
     # The book has every case: refused rows, a balance check left, penalties paid, a prepayment.
     errors = [e for rows in per_row_outcomes for (_n, _o, errs, _note) in rows for e in errs]
     assert any("超过" in msg for _c, msg in errors) and any("逾期金额不一致" in msg for _c, msg in errors)
-    assert len(per_row["loans"]) == 18 and len(per_row["repayments"]) > 60
+    assert len(per_row["loans"]) == 21 and len(per_row["repayments"]) > 60
     assert any(r for r in per_row_outcomes[2] if "冲抵罚息 0.00" not in r[3] and r[1] == "create")

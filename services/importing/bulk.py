@@ -12,7 +12,7 @@ tests/test_import_bulk.py imports the same files through both paths and compares
 from __future__ import annotations
 
 from collections import defaultdict
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from admin_app.extensions import db
 from models import ImportBalanceCheck, Installment, Loan, LoanEntry, Repayment
@@ -23,6 +23,27 @@ from .engine import ROW_LEVEL, RowError
 from .lookups import chunked
 
 INTEGRITY = "与已有记录冲突(违反数据库唯一性或取值约束)"
+
+
+def reserve_ids(table, count: int) -> list[int]:
+    """`count` new primary keys of `table`, in order, for rows inserted with them (an INSERT
+    ... RETURNING that must keep the rows' order goes row by row on SQLite). PostgreSQL draws
+    them from the table's sequence; SQLite takes the next after the largest, which no one else
+    can take meanwhile (the import's transaction holds SQLite's write lock)."""
+    if count == 0:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        return list(db.session.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM "
+                                            "generate_series(1, :n)"), {"t": table.name, "n": count}).scalars())
+    top = db.session.scalar(select(func.max(table.c.id))) or 0
+    return list(range(top + 1, top + 1 + count))
+
+
+def insert_with_ids(table, rows: list[dict]) -> list[int]:
+    ids = reserve_ids(table, len(rows))
+    for part in chunked([{**row, "id": i} for row, i in zip(rows, ids)], 5000):
+        db.session.execute(insert(table), part)
+    return ids
 
 
 def _user_id(ctx):
@@ -83,6 +104,8 @@ def write_loans(kind, units, ctx) -> list:
             check, figures = None, {}
 
             def replayed_figures():
+                if overdue is None:  # nothing repaid yet: the whole principal is outstanding
+                    return {"outstanding": principal}
                 if not figures:
                     figures.update(position_figures(replayed().position()))
                 return figures
@@ -106,8 +129,7 @@ def write_loans(kind, units, ctx) -> list:
         checks.append(check)
     if not loans:
         return []
-    table = Loan.__table__
-    ids = db.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), loans).scalars().all()
+    ids = insert_with_ids(Loan.__table__, loans)
     rows = []
     for loan_id, installments in zip(ids, schedules):
         rows += [{**i, "loan_id": loan_id} for i in installments]
@@ -216,9 +238,7 @@ def _write_repayments(done, counts, ctx) -> None:
                                    kind="repayment", prepay_mode=None, serial_no=r.values.get("serial_no"), **parts))
             r.note = (f"冲抵罚息 {parts['penalty_part']:,.2f},利息 {parts['interest_part']:,.2f},"
                       f"本金 {parts['principal_part']:,.2f}")
-    table = Repayment.__table__
-    rep_ids = db.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                 repayments).scalars().all()
+    rep_ids = insert_with_ids(Repayment.__table__, repayments)
     entries, rep_iter = [], iter(rep_ids)
     for unit, loan, b, posted, _check, _ext in done:
         for e in posted:
