@@ -123,17 +123,12 @@ def test_reversal_write_off_extension_and_rate_change_with_an_advance():
 
 @pytest.fixture
 def loan(db, users):
-    from models import Customer, LoanProduct
+    """等额本息 120,000 at 12% from 2026-01-15 (instalment 10,661.85)."""
     from services.loans import open_loan
+    from tests import book_factory as bf
 
-    product = LoanProduct(code="ADV", name="预收款测试产品", repayment_method="equal_installment", min_rate=D("1"),
-                          max_rate=D("36"), default_rate=D("12"), min_term=1, max_term=36, penalty_markup=D("50"),
-                          grace_days=0, inspection_interval_days=90)
-    customer = Customer(kind="person", name="预收客户", id_number="110101199001011237", phone="13800138000")
-    db.session.add_all([product, customer])
-    db.session.flush()
-    return open_loan(customer=customer, product=product, principal=D("120000"), term_months=12,
-                     start_date=date(2026, 1, 15), officer=users["officer"])
+    return open_loan(customer=bf.customer("预收客户"), product=bf.product("预收款测试产品"), principal=D("120000"),
+                     rate=D("12"), term_months=12, start_date=date(2026, 1, 15), officer=users["officer"])
 
 
 def test_posting_stores_the_advance_and_the_job_applies_it_on_the_due_date(db, loan, users):

@@ -80,3 +80,11 @@ def approve_at(page, endpoint: str, loan_no: str, opinion: str) -> None:
     click_nav(page, "#btn-approve")
     page.wait_for_selector(".alert-success")
     assert "已通过" in page.content()
+
+
+def pick_loan(page, loan_no: str) -> None:
+    """Pick a loan in a form's AJAX loan select (Flask-Admin's select2): type, then click
+    the offered loan."""
+    page.click("#s2id_loan a")
+    page.keyboard.type(loan_no)
+    page.click(f".select2-results li:has-text('{loan_no}')")

@@ -11,7 +11,7 @@ from admin_app.extensions import db
 from models import Loan
 from services.loans import open_loan
 from tests import book_factory as bf
-from tests.browser.conftest import click_nav, screenshot
+from tests.browser.conftest import pick_loan, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -26,9 +26,7 @@ def _loan(name, users):
 
 def _book(officer, loan_no, amount, choice=None):
     officer.goto(f"{officer.base}/repayments/new/")
-    officer.click("#s2id_loan a")
-    officer.keyboard.type(loan_no)
-    officer.click(f".select2-results li:has-text('{loan_no}')")
+    pick_loan(officer, loan_no)
     officer.fill("#paid_on", date.today().isoformat())
     officer.keyboard.press("Escape")  # close the date picker
     if choice:

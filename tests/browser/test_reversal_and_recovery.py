@@ -11,7 +11,7 @@ from admin_app.extensions import db
 from models import Loan, Repayment
 from services.loans import post_repayment
 from tests import book_factory as bf
-from tests.browser.conftest import approve_at, click_nav, screenshot
+from tests.browser.conftest import approve_at, click_nav, pick_loan, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -63,10 +63,7 @@ def test_a_written_off_loan_is_collected_and_gets_a_recovery(page_as, users):
 
     officer = page_as("officer")
     officer.goto(f"{officer.base}/repayments/new/")
-    # The loan picker is Flask-Admin's AJAX select: type, then pick the offered loan.
-    officer.click("#s2id_loan a")
-    officer.keyboard.type(loan_no)
-    officer.click(f".select2-results li:has-text('{loan_no}')")
+    pick_loan(officer, loan_no)
     officer.fill("#paid_on", date.today().isoformat())
     officer.keyboard.press("Escape")  # close the date picker
     officer.fill("#amount", "2000.00")
