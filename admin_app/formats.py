@@ -9,6 +9,8 @@ them as text.
 - rate: an annual percentage with 2 to 4 decimals and a percent sign (`9.00%`, `9.1250%`);
 - date: `YYYY-MM-DD`; time: to the minute (`YYYY-MM-DD HH:MM`), a stored timestamp (naive UTC)
   shown in DISPLAY_TIMEZONE (admin_app.clock);
+- shares and ratios: two decimals and a percent sign (`12.34%`);
+- counts: thousands separators (`12,000`);
 - booleans: 是 / 否.
 
 A column's kind comes from its SQL type: Numeric with scale 2 is money (models.types.Money),
@@ -86,6 +88,17 @@ def count_text(value: Any) -> str:
     return "" if value is None else f"{value:,}"
 
 
+def percent_text(value: Any) -> str:
+    """A share or ratio in percent (不良贷款率, 占比): two decimals, ROUND_HALF_UP."""
+    if value is None or value == "":
+        return ""
+    try:
+        share = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return f"{share:.2f}%"
+
+
 FORMATS: dict[str, Callable[[Any], str]] = {
     "money": money_text, "rate": rate_text, "date": day_text, "datetime": minute_text, "bool": yesno_text,
 }
@@ -146,4 +159,4 @@ def is_right_aligned(kind: str | None, text: Any) -> bool:
 
 def register_filters(app) -> None:
     app.jinja_env.filters.update(money=money_text, rate=rate_text, day=day_text, minute=minute_text, second=second_text,
-                                 yesno=yesno_text, count=count_text)
+                                 yesno=yesno_text, count=count_text, percent=percent_text)

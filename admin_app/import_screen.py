@@ -23,7 +23,9 @@ from services.importing import (MODES, FileRefused, ImportOutcome, import_file, 
                                 template_xlsx)
 from models.import_record import IMPORT_OUTCOMES
 from services.importing.engine import ACTIONS
-from services.importing.fields import cell_text
+from admin_app.formats import money_text
+from services.importing import fields as import_fields
+from services.importing.fields import FieldError, cell_text
 
 PENDING_DIR = "import_pending"
 PENDING_KEY = "import_pending"
@@ -33,6 +35,22 @@ PREVIEW_ERROR_ROWS = 2000
 IMPORT_VERBS = {"import_form": "import", "import_template": "import", "import_preview": "import",
                 "import_commit": "import", "import_report": "import"}
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def is_money(column) -> bool:
+    return column.parse in (import_fields.money, import_fields.positive_money)
+
+
+def preview_cell(column, raw) -> tuple[str, bool]:
+    """A file cell as the preview shows it, and whether it is right-aligned: an amount that
+    reads as one in the money format (admin_app.formats); anything else as the file has it."""
+    text = cell_text(raw)
+    if is_money(column) and text.strip():
+        try:
+            return money_text(column.parse(raw)), True
+        except FieldError:
+            return text, False
+    return text, False
 
 
 def own_scope_only(user) -> bool:
@@ -163,7 +181,7 @@ class ImportMixin:
                            rows=shown, columns=columns, token=token, actions=ACTIONS, modes=MODES,
                            hidden_ok=len([r for r in result.rows if r.ok]) - len(fine),
                            hidden_errors=len(result.error_rows) - len(errors), can_refresh=can_refresh,
-                           cell=cell_text,
+                           preview_cell=preview_cell, is_money=is_money,
                            return_url=url_for(".index_view"))
 
     @staticmethod

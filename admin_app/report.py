@@ -16,10 +16,12 @@ from urllib.parse import quote
 from flask import Response, abort
 
 from admin_app import clock
+from admin_app.formats import count_text, money_text, percent_text
 from admin_app.export import XLSX_MIME, cell as export_cell, neutralise
 from admin_app.xlsx_stream import stream_xlsx
 
 KINDS = ("text", "int", "money", "pct")
+DISPLAY = {"int": count_text, "money": money_text, "pct": percent_text}  # admin_app.formats: the one rule
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,8 @@ class Cell:
         v = self.value
         if v is None:
             return "—"
-        if self.kind == "int":
-            return f"{v:,}"
-        if self.kind == "money":
-            return f"{Decimal(v):,.2f}"
-        if self.kind == "pct":
-            return f"{Decimal(v):.2f}%"
+        if self.kind in DISPLAY:
+            return DISPLAY[self.kind](v)
         return str(v)
 
     @property

@@ -12,6 +12,7 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
+from admin_app.formats import count_text, money_text, percent_text
 from admin_app.permissions import allowed
 from admin_app.report import Cell, Report, Table, export_response
 from admin_app.screens import PageView
@@ -134,13 +135,13 @@ class ClassStatsView(ReportView):
             for t in reversed(trend)], note=NPL_NOTE))
         selectors = [Selector("as_of", "统计时点", month_options(months, today=True), as_of.arg),
                      Selector("by", "分组", list(portfolio.BREAKDOWNS.items()), by)]
-        bars = [dict(label=c.label, value=float(c.balance), display=f"{c.balance:,.2f} 元",
+        bars = [dict(label=c.label, value=float(c.balance), display=f"{money_text(c.balance)} 元",
                      colour=CLASS_COLOURS[c.code], url=self.drill(as_of, five_class=c.code),
-                     tip=f"{c.label}:{c.count:,} 笔,余额 {c.balance:,.2f} 元,占 {c.balance_share}%")
+                     tip=f"{c.label}:{count_text(c.count)} 笔,余额 {money_text(c.balance)} 元,占 {percent_text(c.balance_share)}")
                 for c in whole.cells]
         npl_line = [dict(name="不良贷款率", colour=CLASS_COLOURS[5], points=[
             dict(value=float(t.npl_ratio) if t.npl_ratio is not None else None,
-                 tip=f"{t.month_end:%Y-%m-%d}:不良贷款率 {t.npl_ratio}%,不良余额 {t.npl_balance:,.2f} 元",
+                 tip=f"{t.month_end:%Y-%m-%d}:不良贷款率 {percent_text(t.npl_ratio)},不良余额 {money_text(t.npl_balance)} 元",
                  url=self.drill(AsOf(t.month_end), npl=1)) for t in trend])]
         rebuild_months = [d for d in last_month_ends(snapshots.today(), 25) if d < snapshots.today()][::-1]
         return report, dict(selectors=selectors, has_data=bool(months) or as_of.month_end is None,
@@ -268,10 +269,10 @@ class AgeingView(ReportView):
                for code, *_ in AGEING_BUCKETS] + [Cell(r.overdue_ratio, "pct"), Cell(r.over90_ratio, "pct")]
             for d, r in reversed(trend)]))
         bars = [dict(label=label.split("(")[0], value=float(total.buckets.get(code, (0, 0))[1]),
-                     display=f"{total.buckets.get(code, (0, Decimal(0)))[1]:,.2f} 元", colour=BUCKET_COLOURS[code],
+                     display=f"{money_text(total.buckets.get(code, (0, Decimal(0)))[1])} 元", colour=BUCKET_COLOURS[code],
                      url=self.drill(as_of, bucket=code),
-                     tip=f"{label}:{total.buckets.get(code, (0, 0))[0]:,} 笔,"
-                         f"余额 {total.buckets.get(code, (0, Decimal(0)))[1]:,.2f} 元")
+                     tip=f"{label}:{count_text(total.buckets.get(code, (0, 0))[0])} 笔,"
+                         f"余额 {money_text(total.buckets.get(code, (0, Decimal(0)))[1])} 元")
                 for code, label, _lo, _hi in AGEING_BUCKETS]
         lines = [dict(name=name, colour=colour, points=[
             dict(value=float(getattr(r, attr)) if getattr(r, attr) is not None else None,
@@ -346,7 +347,7 @@ class WriteOffRecoveryView(ReportView):
                                     "收回金额(元)", "当月收回 ÷ 当月核销"], body, foot))
         chrono = list(reversed(rows))
         lines = [dict(name=name, colour=colour, points=[
-            dict(value=float(get(r)), tip=f"{r.month} {name}:{get(r):,.2f} 元", url=ledger) for r in chrono])
+            dict(value=float(get(r)), tip=f"{r.month} {name}:{money_text(get(r))} 元", url=ledger) for r in chrono])
             for name, colour, get in (("核销金额", "#c92a2a", lambda r: r.written_off_principal + r.written_off_interest),
                                       ("收回金额", "#2f9e44", lambda r: r.recovered))]
         return report, dict(selectors=[], has_data=True, lines=lines, xs=[r.month[2:] for r in chrono])

@@ -26,8 +26,7 @@ from views.common import customer_name_field, five_class_field, loan_no_field, p
 from views.review_forms import DecisionForm
 
 
-def money(value) -> str:
-    return "" if value is None else f"{value:,.2f}"
+money = formats.money_text  # the one money rule
 
 
 def loan_detail_url(loan_id: int) -> str | None:

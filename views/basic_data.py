@@ -8,6 +8,7 @@ from flask_login import current_user
 from wtforms import DecimalField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
+from admin_app import formats
 from admin_app.form_validators import NumberPattern, ResidentOrCreditCode, phone
 from admin_app.import_screen import ImportMixin
 from admin_app.screens import DeleteGuard, ScreenView, SearchField
@@ -191,7 +192,7 @@ class LoanView(ImportMixin, LoanListView):
         SearchField("status", "贷款状态", Loan.status, mode="choice", choices=LOAN_STATUSES),)
     form_columns = ("customer", "product", "principal", "rate", "term_months", "start_date", "officer",
                     "loan_no", "contract_no")
-    form_notes = {"principal": lambda: f"单笔贷款金额上限 {single_loan_limit():,.2f} 元(系统参数),金额最多两位小数",
+    form_notes = {"principal": lambda: f"单笔贷款金额上限 {formats.money_text(single_loan_limit())} 元(系统参数),金额最多两位小数",
                   "rate": lambda: "留空则使用产品的默认年利率;最多四位小数。" + ceiling_note("按还款计划计算的年化利率(IRR)")}
     form_ajax_refs = {"customer": customer_ref(),
                       "product": PrefixAjaxLoader("product", LoanProduct, (LoanProduct.code, LoanProduct.name),

@@ -11,7 +11,6 @@ from services import collection as collection_service
 from views.common import customer_name_field
 
 CATEGORY = "催收管理"
-MONEY = "{:,.2f}"
 
 LABELS = {
     "collection_no": "催收编号", "loan.loan_no": "贷款编号", "loan.customer_name": "客户名称",
@@ -28,7 +27,7 @@ def money(view, context, model, name):
     value = model
     for part in name.split("."):
         value = getattr(value, part, None)
-    return "" if value is None else MONEY.format(value)
+    return formats.money_text(value)
 
 
 def money_formatters(*names: str) -> dict:
@@ -37,7 +36,7 @@ def money_formatters(*names: str) -> dict:
 
 def owed_cell(view, context, model, name):
     loan = model if isinstance(model, Loan) else model.loan
-    return MONEY.format(collection_service.amount_owed(loan))
+    return formats.money_text(collection_service.amount_owed(loan))
 
 
 def owed_export(view, context, model, name):

@@ -31,7 +31,7 @@ def todo_items(user) -> list[dict]:
     for card in todos.cards_for(user):
         n = card.count(user, today)
         items.append({"key": card.key, "label": card.label, "hint": card.hint,
-                      "count": n if n <= todos.COUNT_CAP else f"超过 {todos.COUNT_CAP:,}",
+                      "count": n if n <= todos.COUNT_CAP else f"超过 {formats.count_text(todos.COUNT_CAP)}",
                       "url": card_url(card)})
     return items
 

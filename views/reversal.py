@@ -9,6 +9,7 @@ from flask_admin import expose
 from flask_login import current_user
 
 from admin_app.extensions import db
+from admin_app.formats import money_text
 from admin_app.screens import RowLink
 from models import Repayment, RepaymentReversal
 from services import BusinessError, approvals, reversal
@@ -19,9 +20,9 @@ from views.review_forms import ReversalForm
 def repayment_fields(repayment: Repayment) -> list[tuple[str, str]]:
     loan = repayment.loan
     return [("贷款编号", loan.loan_no), ("客户名称", loan.customer_name), ("还款日期", str(repayment.paid_on)),
-            ("还款金额(元)", f"{repayment.amount:,.2f}"),
-            ("冲抵罚息 / 利息 / 本金(元)", f"{repayment.penalty_part:,.2f} / {repayment.interest_part:,.2f} / "
-                                      f"{repayment.principal_part:,.2f}"),
+            ("还款金额(元)", money_text(repayment.amount)),
+            ("冲抵罚息 / 利息 / 本金(元)", " / ".join(money_text(part) for part in (
+                repayment.penalty_part, repayment.interest_part, repayment.principal_part))),
             ("经办人", str(repayment.operator or ""))]
 
 

@@ -85,14 +85,14 @@ def summary_text(raw: str | None) -> str:
     except ValueError:
         return raw
     rows = data.get("rows") or {}
-    parts = [f"{WARNING_KINDS[k]} {rows[k]:,}" for k in WARNING_KINDS if k in rows]
-    text = f"更新贷款 {data.get('loans_updated', 0):,} 笔"
+    parts = [f"{WARNING_KINDS[k]} {formats.count_text(rows[k])}" for k in WARNING_KINDS if k in rows]
+    text = f"更新贷款 {formats.count_text(data.get('loans_updated', 0))} 笔"
     if "retention_dry_run" in data:
-        return f"个人信息保留期满试运行:将匿名化客户 {data['retention_dry_run']:,} 名(未修改数据)"
+        return f"个人信息保留期满试运行:将匿名化客户 {formats.count_text(data['retention_dry_run'])} 名(未修改数据)"
     if parts:
         text += ";" + "、".join(parts)
     if data.get("anonymised") or "retention" in data:
-        text += f";个人信息保留期满匿名化客户 {data.get('anonymised', 0):,} 名"
+        text += f";个人信息保留期满匿名化客户 {formats.count_text(data.get('anonymised', 0))} 名"
     return text
 
 

@@ -187,8 +187,7 @@ def _formatters(screen: WarningScreen, html: bool) -> dict:
         return formats.minute_text(model.handled_at)
 
     def money(view, context, model, name):
-        value = getattr(model, name)
-        return "" if value is None else f"{value:,.2f}"
+        return formats.money_text(getattr(model, name))
 
     money_columns = ("amount", "overdue_principal", "overdue_interest", "penalty_interest")
     # Exports keep amounts as numbers (spreadsheets sum them); the list shows 1,234.56.

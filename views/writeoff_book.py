@@ -15,7 +15,6 @@ from models import WriteOff
 from views.common import customer_name_field, loan_no_field
 
 CENT = Decimal("0.01")
-MONEY = "{:,.2f}"
 
 
 def _money(value) -> Decimal:
@@ -31,7 +30,7 @@ def to_recover(m) -> Decimal:
 
 
 def _shown(fn):
-    return lambda v, c, m, n: MONEY.format(fn(m))
+    return lambda v, c, m, n: formats.money_text(fn(m))
 
 
 class WriteOffBookView(ScreenView):
