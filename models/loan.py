@@ -36,14 +36,18 @@ class Loan(db.Model):
         Index("ix_loan_five_class", "five_class", "id"),
         Index("ix_loan_next_inspection", "next_inspection_date"),
         # 还款催收 lists overdue loans most overdue first, and 首页's aging table counts open
-        # loans by overdue days: both read this index alone.
-        Index("ix_loan_status_days", "status", "days_overdue", "id"),
+        # loans by overdue days: both read this index alone (officer_id: also under 数据权限 本人).
+        Index("ix_loan_status_days", "status", "days_overdue", "id", "officer_id"),
         # the daily job's advances step reads the few loans holding a 预收余额
         Index("ix_loan_advance", "id", sqlite_where=db.text("advance_balance > 0"),
               postgresql_where=db.text("advance_balance > 0")),
         # 首页's portfolio tables (loans and balance by status, by class of open loans) sum
-        # this index instead of reading a million loans.
-        Index("ix_loan_portfolio", "status", "five_class", "outstanding_principal"),
+        # this index instead of reading a million loans; officer_id lets an officer's scoped
+        # 首页 (officer_id = me OR IS NULL) read it alone too (200,000 loans: 1,390 ms -> 60 ms).
+        Index("ix_loan_portfolio", "status", "five_class", "outstanding_principal", "officer_id"),
+        # 我的待办 系统建议分类待处理: the few open loans whose suggested class is worse.
+        Index("ix_loan_suggested", "status", "id", sqlite_where=db.text("suggested_class > five_class"),
+              postgresql_where=db.text("suggested_class > five_class")),
         # 数据权限 本人: an officer's own loans of some statuses, newest first (and their count).
         Index("ix_loan_officer_status", "officer_id", "status", "id"),
     )
