@@ -142,7 +142,10 @@ def contains(column, raw: str, dialect: str):
         # FTS5 has matched the trigrams; LIKE confirms (and keeps NULL and case rules as LIKE's).
         return and_(key.in_(hits), column.like(_like_pattern(raw), escape="\\"))
     if dialect == "postgresql":
-        return column.ilike(_like_pattern(raw), escape="\\")
+        # Text without letter case (Chinese, digits) needs no ILIKE: LIKE matches the same rows,
+        # uses the same index and scans faster where there is none (2 characters).
+        caseless = raw.lower() == raw.upper()
+        return (column.like if caseless else column.ilike)(_like_pattern(raw), escape="\\")
     return column.like(_like_pattern(raw), escape="\\")
 
 
