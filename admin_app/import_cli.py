@@ -16,7 +16,8 @@ SHOWN_ERRORS = 30
 
 @click.command("import")
 @click.argument("kind", type=click.Choice(["customers", "bank_cards", "credit_lines", "loans", "rate_changes",
-                                           "extensions", "repayments", "guarantors", "collaterals"]))
+                                           "extensions", "repayments", "write_offs", "guarantors",
+                                           "collaterals"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--commit", is_flag=True, help="写入数据库(不加则只预览)")
 @click.option("--skip-invalid", is_flag=True, help="仅导入无误的行(默认:有任何错误则全部不导入)")
@@ -25,7 +26,7 @@ SHOWN_ERRORS = 30
 @click.option("--user", "username", default=None, help="记为导入人的用户名(默认 system)")
 @with_appcontext
 def import_command(kind, path, commit, skip_invalid, refresh, username):
-    """导入客户、银行卡、授信、贷款、利率调整记录、展期记录、还款记录、担保人或抵质押物(.xlsx 或 .csv)。"""
+    """导入客户、银行卡、授信、贷款、利率调整记录、展期记录、还款记录、核销记录、担保人或抵质押物(.xlsx 或 .csv)。"""
     from models import User
     from services.importing import FileRefused, error_report, import_file
     from services.importing.engine import ACTIONS

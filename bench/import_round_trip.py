@@ -1,8 +1,8 @@
 """The demo book exported and imported into an empty database: the same 首页 figures?
 
 Seeds the demo book, exports every importable screen as the admin by the app's own
-完整信息导出 (identifiers in full, recorded) and the loans' history (利率调整记录, 展期记录)
-through its import kind's export, imports the files in dependency order into an empty
+完整信息导出 (identifiers in full, recorded) and the loans' history (利率调整记录, 展期记录,
+核销记录) through its import kind's export, imports the files in dependency order into an empty
 database (same products and staff), runs the daily job for the same date in both and
 compares 首页 (loans and balance by status and by class, the aging table) and every loan's
 figures. tests/test_import_demo_round_trip.py runs it on a small book.
@@ -25,10 +25,10 @@ sys.path.insert(0, ROOT)
 from bench.bench import OUT, fresh_database, make_app  # noqa: E402
 
 # Dependency order: a loan's history before its repayments (the replay starts from the
-# contract's terms).
+# contract's terms), its write-off after them.
 SCREENS = ("customers", "bank_cards", "credit_lines", "loans", "guarantors", "collaterals", "repayments")
 ORDER = ("customers", "bank_cards", "credit_lines", "loans", "rate_changes", "extensions", "guarantors",
-         "collaterals", "repayments")
+         "collaterals", "repayments", "write_offs")
 
 
 def loan_figures() -> dict:

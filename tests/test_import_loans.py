@@ -226,3 +226,28 @@ def test_rate_change_history_replays_from_the_contract_rate(db, users):
         mode="all")
     late = imp(users, "rate_changes", [["DKIMP060", sched[3].due_date.isoformat(), "10.8", "9.6", "再调"]], RATE_HEAD)
     assert "须在导入还款记录之前导入" in late.result.rows[0].errors[0][1]
+
+
+WO_HEAD = ["贷款编号", "核销日", "核销本金", "核销利息", "核销原因"]
+
+
+def test_write_off_record_books_the_write_off_after_the_repayments(db, users):
+    from models import WriteOff
+
+    p, a, b = setup_book(db)
+    start = months_ago(8)
+    sched = schedule("60000.00", start)
+    imp(users, "loans", [["DKIMP070", "", "导入甲", "经营贷", "60000", "12", "12", start.isoformat(), ""]],
+        LOAN_HEAD, mode="all")
+    imp(users, "repayments", [["DKIMP070", sched[0].due_date.isoformat(), str(sched[0].total), ""]], REP_HEAD,
+        mode="all")
+    early = [["DKIMP070", (sched[0].due_date - timedelta(days=1)).isoformat(), "", "", "无法收回"]]
+    refused = imp(users, "write_offs", early, WO_HEAD)
+    assert "核销后收回须在导入核销记录之后导入" in refused.result.rows[0].errors[0][1]
+    rows = [["DKIMP070", months_ago(1).isoformat(), "", "", "借款人失联,依法核销"]]
+    out = imp(users, "write_offs", rows, WO_HEAD, mode="all")
+    assert out.result.committed, [r.errors for r in out.result.rows]
+    loan = db.session.scalar(select(Loan).where(Loan.loan_no == "DKIMP070"))
+    assert (loan.status, loan.five_class, loan.written_off_date) == ("written_off", 5, months_ago(1))
+    assert db.session.scalar(select(WriteOff.review_status).where(WriteOff.loan_id == loan.id)) == "approved"
+    assert imp(users, "write_offs", rows, WO_HEAD, mode="all").result.nothing_to_do

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from admin_app.extensions import db
 from models import (BankCard, Collateral, CreditLine, Customer, Guarantor, ImportBalanceCheck, Loan,
@@ -805,6 +805,93 @@ class ExtensionKind(LoanHistoryKind):
                    "原到期日": old.isoformat(), "展期后到期日": new.isoformat(), "展期原因": reason}
 
 
+# ---- 核销记录 ------------------------------------------------------------------------
+
+class WriteOffKind(ImportKind):
+    """Loans the old system wrote off (账销案存), imported after their repayments: the write-off
+    is booked in the ledger on its date (services.ledger.write_off: accrual stops, class 损失,
+    status 已核销) with its approved 核销 record. Money after the write-off date is a recovery
+    (核销后收回): import it after this file."""
+
+    key, label, endpoint = "write_offs", "核销记录", ""
+    columns = (
+        LOAN_NO,
+        Column("on", "核销日", required=True, parse=f.day, example="2026-06-30"),
+        Column("principal_amount", "核销本金", parse=f.money, example="50000.00"),
+        Column("interest_amount", "核销利息", parse=f.money, example="3200.00"),
+        Column("reason", "核销原因", required=True, parse=f.text(2000), example="借款人死亡,无遗产可供清偿,依法核销。"),
+    )
+    derived_headers = ("客户名称",)
+    file_key = ("loan_no",)
+    preview_applies = True
+    instructions = ("须在导入该贷款的还款记录之后导入;核销日之后收回的款项(核销后收回)在本文件之后导入。",)
+
+    def prepare(self, rows, ctx):
+        ctx.data["loans"] = loans_by_no(rows)
+        ctx.data["last_paid"] = {}
+        ids = [loan.id for loan in ctx.loans.values()]
+        for part in chunked(ids):
+            ctx.last_paid.update(db.session.execute(
+                select(Repayment.loan_id, func.max(Repayment.paid_on)).where(
+                    Repayment.loan_id.in_(part), Repayment.reversed_on.is_(None)).group_by(Repayment.loan_id)).all())
+
+    def decide(self, row, ctx):
+        v = row.values
+        loan = v["loan"] = find_loan(row, ctx)
+        if loan.status == "written_off":
+            if loan.written_off_date == v["on"]:
+                return "skip"
+            raise RowError(f"与已有记录冲突:该贷款已于 {loan.written_off_date:%Y-%m-%d} 核销", "核销日")
+        if loan.status not in ("active", "extended", "overdue"):
+            raise RowError("只能核销未结清的贷款", "贷款编号")
+        if not loan.start_date <= v["on"] <= ctx.as_of:
+            raise RowError("核销日须在放款日与今天之间", "核销日")
+        last = ctx.last_paid.get(loan.id)
+        if last is not None and last > v["on"]:
+            raise RowError(f"该贷款在核销日之后有还款({last:%Y-%m-%d}):核销后收回须在导入核销记录之后导入", "核销日")
+        return "create"
+
+    def apply(self, row, ctx):
+        from datetime import datetime, time
+
+        from models import WriteOff
+        from models.classification import minimum_class, thresholds
+        from services import ledger
+
+        v = row.values
+        loan = v["loan"]
+        proposer = getattr(ctx.user, "id", None) or loan.officer_id
+        at = datetime.combine(v["on"], time())
+        db.session.add(WriteOff(loan_id=loan.id, principal_amount=v.get("principal_amount") or 0,
+                                interest_amount=v.get("interest_amount") or 0, reason=v["reason"],
+                                review_status="approved", proposer_id=proposer, submitted_at=at, decided_at=at))
+        ledger.write_off(loan, v["on"], ctx.user, note=v["reason"], today=max(ctx.as_of, v["on"]))
+        # the daily job leaves written-off loans alone: the class it suggested when the loan was
+        # written off stays, as in the old system
+        loan.suggested_class = minimum_class(loan.days_overdue, thresholds())
+
+    def release(self, rows, ctx):
+        release_loan(rows[0].values["loan"])
+
+    def after_commit(self, rows, ctx):
+        if ctx.refresh and rows:
+            refresh_now(ctx.as_of)
+
+    def export_rows(self):
+        from models import LoanEntry, WriteOff
+
+        q = (select(Loan.loan_no, Loan.customer_name, LoanEntry.value_date, WriteOff.principal_amount,
+                    WriteOff.interest_amount, WriteOff.reason, LoanEntry.note)
+             .join(Loan, Loan.id == LoanEntry.loan_id)
+             .outerjoin(WriteOff, (WriteOff.loan_id == Loan.id) & (WriteOff.review_status == "approved"))
+             .where(LoanEntry.kind == "write_off", Loan.status == "written_off").order_by(Loan.id))
+        for no, name, on, principal, interest, reason, note in db.session.execute(q):
+            yield {"贷款编号": no, "客户名称": name, "核销日": on.isoformat(),
+                   "核销本金": None if principal is None else f"{Decimal(principal):.2f}",
+                   "核销利息": None if interest is None else f"{Decimal(interest):.2f}",
+                   "核销原因": reason or note or "原系统核销"}
+
+
 KINDS: dict[str, ImportKind] = {k.key: k for k in (CustomerKind(), BankCardKind(), CreditLineKind(), LoanKind(),
                                                    RateChangeKind(), ExtensionKind(), RepaymentKind(),
-                                                   GuarantorKind(), CollateralKind())}
+                                                   WriteOffKind(), GuarantorKind(), CollateralKind())}
