@@ -215,7 +215,11 @@ class Book:
         return "overdue" if self.overdue_periods() else "open"
 
     def overdue_periods(self) -> list:
-        return [p for p in self.periods if p.cleared_on is None and p.due < self.as_of
+        """Periods past due and unpaid; on a written-off loan the whole claim falls due on
+        the write-off date (the period cut there included, from that day on)."""
+        written_off = self.written_off_on is not None
+        return [p for p in self.periods if p.cleared_on is None
+                and (p.due < self.as_of or (written_off and p.due <= self.as_of))
                 and (p.principal_unpaid > 0 or p.interest_unpaid > 0)]
 
     def position(self) -> dict:

@@ -46,3 +46,19 @@ def backfill_entries(conn: Connection, *, loans_from: int = 0) -> None:
         FROM repayment r
         WHERE r.loan_id > :lo
         ORDER BY r.paid_on, r.id"""), params)
+
+
+LEGACY_WRITE_OFF_NOTE = "核销(启用账务分录前核销,迁移补记)"
+
+
+def backfill_write_offs(conn: Connection) -> None:
+    """A write-off entry, dated the loan's 核销日期, for every loan written off before the
+    ledger existed (status 已核销, no write-off entry): 核销台账 lists it and a replay keeps it
+    written off (migration f1b3d5a7c9e2)."""
+    conn.execute(text("""
+        INSERT INTO loan_entry (loan_id, kind, value_date, note, created_at)
+        SELECT l.id, 'write_off', COALESCE(l.written_off_date, CURRENT_DATE), :note, CURRENT_TIMESTAMP
+        FROM loan l
+        WHERE l.status = 'written_off'
+          AND NOT EXISTS (SELECT 1 FROM loan_entry e WHERE e.loan_id = l.id AND e.kind = 'write_off')
+        ORDER BY l.id"""), {"note": LEGACY_WRITE_OFF_NOTE})

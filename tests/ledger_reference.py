@@ -429,7 +429,9 @@ def figures(ref: Ref) -> dict:
         if per["cleared"] is None:
             pen_total += max(pen - per["paid"][0], F(0))
             comp_total += max(comp - per["paid"][1], F(0))
-            if per["due"] < as_of and (up > 0 or ui > 0):
+            # a written-off claim is all due on the write-off date, that day included
+            due = per["due"] < as_of or (ref.written_off is not None and per["due"] <= as_of)
+            if due and (up > 0 or ui > 0):
                 overdue_p += up
                 overdue_i += ui
                 days = max(days, (as_of - per["due"]).days)

@@ -1,13 +1,20 @@
 """Each example of issue 12 as a named test with its figures, on the ledger engine
 (models.ledger) and, where the database matters, through services.ledger. Start dates are
 chosen so the issue's figures reproduce (the working is in each test)."""
-from datetime import date
+import json
+from datetime import date, timedelta
 from decimal import Decimal as D
+from fractions import Fraction
 
 import pytest
 
 from models.ledger import Entry, Terms, replay
 from services import BusinessError
+from tests import ledger_reference as ref
+
+
+def money(x: Fraction) -> D:
+    return D(x.numerator) / D(x.denominator)
 
 MONTHLY_120K = dict(principal=D("120000.00"), rate=D("12"), term_months=12, markup=D("50"), grace_days=3)
 
@@ -54,6 +61,49 @@ def test_a_future_dated_hike_changes_nothing_before_its_date():
     before, after = replay(EP, hike, date(2027, 3, 2)), replay(EP, [], date(2027, 3, 2))
     # one day at 24% instead of 12% on the 120,000 overdue: 120,000 × 12% × 1.5 / 360 more = 60.00
     assert before.position()["penalty"] - after.position()["penalty"] == D("60.00")
+
+
+EP_REF = dict(principal=D("120000"), rate=D("12"), start=date(2026, 1, 18), term=12, method="equal_principal",
+              markup=D("50"), grace=3)
+HIKE_DAY = date(2027, 3, 1)
+
+
+def test_the_issues_2660_penalty_stays_2660_when_a_hike_to_24_is_dated_2027_03_01():
+    """The issue's «2,660.00 → 5,320.00», on the same loan: as of 2026-07-31 six periods
+    (02-18 .. 07-18) are overdue for 163 + 135 + 104 + 74 + 43 + 13 = 532 days, 10,000 each:
+    10,000 × 532 × 12% × 1.5 / 360 = 2,660.00. The penalty grows by 5.00 per overdue period
+    a day, so 07-31 is the only day it reads 2,660.00 (1,180.00 on 06-01, the issue's first
+    figure; 2,630.00 the day before, 2,690.00 the day after). The old engine priced every
+    overdue day at the loan's current rate, so a hike to 24% effective 2027-03-01 doubled it
+    to 5,320.00. The figure is the independent reference's; a future-dated hike changes
+    nothing before its date, and from that date the overdue principal bears 24%."""
+    as_of = date(2026, 7, 31)
+    penalty_on = {d: ref.figures(ref.run(EP_REF, [], d))["position"]["penalty"]
+                  for d in (date(2026, 6, 1), date(2026, 7, 30), as_of, date(2026, 8, 1))}
+    assert list(penalty_on.values()) == [1180, 2630, 2660, 2690]
+    hike = dict(seq=2, kind="rate_change", date=HIKE_DAY, rate=D("24"))
+    expected = ref.figures(ref.run(EP_REF, [hike], as_of))["position"]["penalty"]
+    assert expected == ref.figures(ref.run(EP_REF, [], as_of))["position"]["penalty"] == Fraction(2660)
+    assert replay(EP, [rate(2, HIKE_DAY, "24")], as_of).position()["penalty"] == D("2660.00")
+    assert replay(EP, [], as_of).position()["penalty"] == D("2660.00")
+    # the day before the hike and the hike's own day accrue at 12%; the day after adds one day
+    # at 24% on the 120,000 overdue: (120,000 × 24% − 120,000 × 12%) × 1.5 / 360 = 60.00 more
+    day_after = HIKE_DAY + timedelta(days=1)
+    with_hike = ref.figures(ref.run(EP_REF, [hike], day_after))["position"]["penalty"]
+    without = ref.figures(ref.run(EP_REF, [], day_after))["position"]["penalty"]
+    assert with_hike - without == 60
+    assert replay(EP, [rate(2, HIKE_DAY, "24")], day_after).position()["penalty"] == money(with_hike)
+
+
+def test_the_2660_penalty_on_screen_and_in_loan_quote(app, loan, client_for):
+    """The same loan booked through the services: 贷款详情's 提前结清试算 and `loan-quote`
+    show the reference's 2,660.00 as of 2026-07-31."""
+    result = app.test_cli_runner().invoke(args=["loan-quote", loan.loan_no, "--date", "2026-07-31"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["position"]["penalty"] == doc["settlement_quote"]["penalty"] == "2660.00"
+    page = client_for("officer").get(f"/loan_detail/{loan.id}/?quote_date=2026-07-31").get_data(as_text=True)
+    assert 'id="settlement-quote"' in page and ("2,660.00" in page or "2660.00" in page)
 
 
 def test_several_changes_on_one_day_the_last_wins():
