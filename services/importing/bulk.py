@@ -12,6 +12,7 @@ tests/test_import_bulk.py imports the same files through both paths and compares
 from __future__ import annotations
 
 from collections import defaultdict
+
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from admin_app.extensions import db
@@ -19,11 +20,8 @@ from models import ImportBalanceCheck, Installment, Loan, LoanEntry, Repayment
 from models.ledger import Entry, replay
 from services import BusinessError, ledger, limits
 from services.loans import loan_values, schedule_values
-from .engine import ROW_LEVEL, RowError
+from .engine import INTEGRITY, RowError, refuse_unit
 from .lookups import chunked
-
-INTEGRITY = "与已有记录冲突(违反数据库唯一性或取值约束)"
-
 
 def reserve_ids(table, count: int) -> list[int]:
     """`count` new primary keys of `table`, in order, for rows inserted with them (an INSERT
@@ -49,14 +47,6 @@ def insert_with_ids(table, rows: list[dict]) -> list[int]:
 def _user_id(ctx):
     return getattr(ctx.user, "id", None)
 
-
-def _fail_unit(rows, err, refused: str, current=None) -> None:
-    column = getattr(err, "column", ROW_LEVEL)
-    for r in rows:
-        if current is None or r is current:
-            r.fail(str(err), column)
-        else:
-            r.fail(refused)
 
 
 # ---- 贷款 ------------------------------------------------------------------------------
@@ -120,7 +110,7 @@ def write_loans(kind, units, ctx) -> list:
                 installments = ledger.installment_values(b)
                 values.update(ledger.position_values(b, v["start_date"], extended=False))
         except (RowError, BusinessError) as err:
-            _fail_unit([row], err, kind.unit_refused)
+            refuse_unit(kind, [row], err)
             continue
         seen_contracts.add(contract_no)
         loans.append(values)
@@ -191,9 +181,8 @@ def write_repayments(kind, units, ctx) -> list:
             terms = ledger.terms_of(loan, entries)
             b = replay(terms, entries, stored_on)
             refusal = _refusal(b, terms, existing[loan.id], posted)
-            if refusal is not None:
-                current = unit[[e.seq for e in posted].index(refusal[0])] if refusal[0] in {
-                    e.seq for e in posted} else None
+            if refusal is not None:  # the row refused (None: an entry already on the loan)
+                current = {e.seq: r for r, e in zip(unit, posted)}.get(refusal[0])
                 raise BusinessError(refusal[1])
             check = ctx.checks.get(loan.id)
             if check is not None:
@@ -203,7 +192,7 @@ def write_repayments(kind, units, ctx) -> list:
                 if problems:
                     raise RowError(repayment_refusal(problems))
         except (RowError, BusinessError) as err:
-            _fail_unit(unit, err, kind.unit_refused, current)
+            refuse_unit(kind, unit, err, current)
             continue
         done.append((unit, loan, b, posted, check, any(e.kind == "extension" for e in existing[loan.id])))
     if done:

@@ -384,11 +384,20 @@ def _apply_unit(kind, unit_rows, live, ctx, session) -> None:
     except (RowError, BusinessError, IntegrityError) as err:
         savepoint.rollback()
         if isinstance(err, IntegrityError):
-            err = RowError("与已有记录冲突(违反数据库唯一性或取值约束)")
-        column = getattr(err, "column", ROW_LEVEL)
-        for r in live:
-            r.note = ""  # what the row would have done did not happen
-            if current is None or r is current:
-                r.fail(str(err), column)
-            else:
-                r.fail(kind.unit_refused)
+            err = RowError(INTEGRITY)
+        refuse_unit(kind, live, err, current)
+
+
+INTEGRITY = "与已有记录冲突(违反数据库唯一性或取值约束)"
+
+
+def refuse_unit(kind, live, err, current=None) -> None:
+    """A unit refused: the row that failed (`current`; every row when the unit as a whole
+    failed) carries the reason, the others the kind's unit_refused."""
+    column = getattr(err, "column", ROW_LEVEL)
+    for r in live:
+        r.note = ""  # what the row would have done did not happen
+        if current is None or r is current:
+            r.fail(str(err), column)
+        else:
+            r.fail(kind.unit_refused)
