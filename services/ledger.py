@@ -30,7 +30,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,7 +38,7 @@ from admin_app.extensions import db
 from admin_app import clock
 from models import Installment, Loan, LoanEntry, Repayment
 from models.classification import LOSS
-from models.ledger import (ADVANCE, BASIS_SCALE, PREPAY_MODES, RULES, Book, Entry, Terms, penalty_of, replay)
+from models.ledger import (ADVANCE, BASIS_SCALE, PREPAY_MODES, RULES, Book, Entry, Parts, Terms, penalty_of, replay)
 from models.money import ZERO, ScheduleRow, add_months, money
 from services import BusinessError
 
@@ -77,12 +77,23 @@ def _entry(row: LoanEntry) -> Entry:
 as_entry = _entry  # a LoanEntry row (ORM object or selected columns) as the engine's Entry
 
 
-def entry_rows(loan: Loan) -> list[LoanEntry]:
-    return list(db.session.scalars(select(LoanEntry).where(LoanEntry.loan_id == loan.id).order_by(LoanEntry.id)))
+_ENTRY = LoanEntry.__table__
+_ENTRY_COLUMNS = tuple(_ENTRY.c[name] for name in ("id", "kind", "value_date", "amount", "rate", "new_maturity",
+                                                    "prepay_mode", "reverses_id", "repayment_id"))
 
 
-def entries_of(loan: Loan) -> list[Entry]:
-    return [_entry(row) for row in entry_rows(loan)]
+def entry_rows(loan: Loan) -> list:
+    """The loan's entries in posting order as plain rows (the columns a replay needs, one
+    read of ix_loan_entry_loan): every money command and 贷款详情 replays from them, so they
+    are not built into ORM objects. Read on the session's connection, after a flush: the
+    loan itself was read through the session (and its data scope)."""
+    _flush()
+    stmt = select(*_ENTRY_COLUMNS).where(_ENTRY.c.loan_id == loan.id).order_by(_ENTRY.c.id)
+    return db.session.connection().execute(stmt).all()
+
+
+def entries_of(loan: Loan, rows: list | None = None) -> list[Entry]:
+    return [_entry(row) for row in (entry_rows(loan) if rows is None else rows)]
 
 
 def terms_of(loan: Loan, entries: list[Entry] | None = None) -> Terms:
@@ -118,13 +129,14 @@ def position(loan: Loan, as_of: date | None = None) -> dict:
     return book(loan, as_of or business_today()).position()
 
 
-def settlement_quote(loan: Loan, on: date | None = None) -> dict:
+def settlement_quote(loan: Loan, on: date | None = None, *, known: Book | None = None) -> dict:
     """提前结清试算 for `on`: principal, interest (overdue + accrued to `on`, or the whole
-    current period by product), penalty, 复利, fee (违约金 + fees owed) and total."""
+    current period by product), penalty, 复利, fee (违约金 + fees owed) and total.
+    `known`: the loan's book already replayed by the caller (used when it is as of `on`)."""
     on = on or business_today()
     if on < loan.start_date:
         raise BusinessError("试算日期不能早于贷款起始日")
-    b = book(loan, on)
+    b = known if known is not None and known.as_of == on else book(loan, on)
     if b.status in ("settled",):
         raise BusinessError("贷款已结清")
     return b.quote()
@@ -140,17 +152,22 @@ def _basis_int(value: Decimal) -> int:
     return int((value * BASIS_SCALE).to_integral_value())
 
 
-def sync(loan: Loan, today: date | None = None, *, refuse_excess: bool = True) -> Book:
+def sync(loan: Loan, today: date | None = None, *, refuse_excess: bool = True, rows: list | None = None,
+         known: Book | None = None) -> Book:
     """Replay the loan and store its schedule, repayment allocations and figures as of
-    `today` (default the business date)."""
+    `today` (default the business date). `rows` / `known`: the entries and their replay as of
+    `today` when the caller has them already (post_repayment)."""
     today = today or business_today()
-    entries = entries_of(loan)
-    b = replay(terms_of(loan, entries), entries, today)
-    if refuse_excess:
-        _refuse_excess(b, entries)
+    rows = entry_rows(loan) if rows is None else rows
+    b = known
+    if b is None:
+        entries = entries_of(loan, rows)
+        b = replay(terms_of(loan, entries), entries, today)
+    if refuse_excess and any(parts.excess > 0 for parts in b.parts.values()):
+        _refuse_excess(b, entries_of(loan, rows))
     _store_installments(loan, b)
-    _store_repayments(loan, b, entries)
-    _store_position(loan, b)
+    _store_repayments(loan, b, rows)
+    _store_position(loan, b, rows)
     _flush()
     return b
 
@@ -211,18 +228,38 @@ def position_values(b: Book, start_date: date, extended: bool) -> dict:
     return values
 
 
+def _cached(model, pk):
+    """The session's object for `model` #pk if it holds one (then it is changed through
+    the ORM, so what the session shows stays true), else None."""
+    return db.session.identity_map.get(db.session.identity_key(model, pk))
+
+
 def _store_installments(loan: Loan, b: Book) -> None:
-    rows = {i.period: i for i in db.session.scalars(select(Installment).where(Installment.loan_id == loan.id))}
+    """Write the replayed schedule: stored rows read as plain columns, only changed ones
+    written (one executemany)."""
+    table = Installment.__table__
+    conn = db.session.connection()
+    stored = {row.period: row for row in conn.execute(select(table).where(table.c.loan_id == loan.id))}
+    updates = []
     for values in installment_values(b):
         number = values.pop("period")
-        row = rows.get(number)
+        row = stored.get(number)
         if row is None:
             db.session.add(Installment(loan_id=loan.id, period=number, **values))
             continue
-        for key, value in values.items():
-            if getattr(row, key) != value:
-                setattr(row, key, value)
-    gone = [n for n in rows if n > len(b.periods)]
+        changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+        if not changed:
+            continue
+        obj = _cached(Installment, row.id)
+        if obj is not None:
+            for key, value in changed.items():
+                setattr(obj, key, value)
+        else:
+            updates.append({"_id": row.id, **values})
+    if updates:
+        conn.execute(update(table).where(table.c.id == bindparam("_id"))
+                     .values({k: bindparam(k) for k in updates[0] if k != "_id"}), updates)
+    gone = [n for n in stored if n > len(b.periods)]
     if gone:
         # projection rows of periods a settlement or 缩短期限 removed
         _flush()
@@ -230,24 +267,32 @@ def _store_installments(loan: Loan, b: Book) -> None:
         db.session.expire(loan, ["installments"])
 
 
-def _store_repayments(loan: Loan, b: Book, entries: list[Entry]) -> None:
-    rows = {r.repayment_id: r.id for r in entry_rows(loan) if r.repayment_id is not None}
-    if not rows:
+def _store_repayments(loan: Loan, b: Book, rows: list) -> None:
+    """Each live repayment's allocation as the replay made it. Stored ones are read as plain
+    columns; a changed one is written through the ORM (repayments are in the audit log)."""
+    entry_of = {r.repayment_id: r.id for r in rows
+                if r.repayment_id is not None and r.kind in ("repayment", "recovery")}
+    if not entry_of:
         return
-    repayments = {r.id: r for r in db.session.scalars(select(Repayment).where(Repayment.id.in_(rows)))}
-    for rep_id, seq in rows.items():
-        parts = b.parts.get(seq)
-        rep = repayments.get(rep_id)
-        if parts is None or rep is None or rep.reversed_on is not None:
+    table = Repayment.__table__
+    names = tuple(repayment_values(Parts()))
+    stored = db.session.connection().execute(
+        select(table.c.id, table.c.reversed_on, *(table.c[n] for n in names)).where(table.c.loan_id == loan.id)).all()
+    for row in stored:
+        parts = b.parts.get(entry_of.get(row.id))
+        if parts is None or row.reversed_on is not None:
             continue
         values = repayment_values(parts)
+        if all(getattr(row, k) == v for k, v in values.items()):
+            continue
+        rep = _cached(Repayment, row.id) or db.session.get(Repayment, row.id)
         for key, value in values.items():
             if getattr(rep, key) != value:
                 setattr(rep, key, value)
 
 
-def _store_position(loan: Loan, b: Book) -> None:
-    extended = b.status not in ("settled", "written_off") and any(e.kind == "extension" for e in entry_rows(loan))
+def _store_position(loan: Loan, b: Book, rows: list) -> None:
+    extended = b.status not in ("settled", "written_off") and any(r.kind == "extension" for r in rows)
     values = position_values(b, loan.start_date, extended)
     for key, value in values.items():
         if getattr(loan, key) != value:
@@ -314,7 +359,7 @@ def restate_disbursement(loan: Loan, *, rate=None, maturity: date | None = None)
     moved = [r for r in rows if r.kind not in TERMS_KINDS]
     if moved:
         raise BusinessError("该贷款已有还款等账务记录,利率调整和展期记录须在导入还款记录之前导入")
-    disbursement = next(r for r in rows if r.kind == "disbursement")
+    disbursement = db.session.get(LoanEntry, next(r.id for r in rows if r.kind == "disbursement"))
     if rate is not None:
         disbursement.rate = rate
     if maturity is not None:
@@ -343,18 +388,33 @@ def post_repayment(loan: Loan, amount, value_date: date, operator=None, *, prepa
         raise BusinessError("还款日期不能早于贷款起始日")
     if value_date > today:
         raise BusinessError("还款日期不能晚于今天")
-    total = payoff(loan, value_date)
-    if amount > total:
-        raise BusinessError(f"还款金额 {amount:,.2f} 元超过截至 {value_date:%Y-%m-%d} 的结清金额 {total:,.2f} 元,"
-                            f"不予受理;结清请按 {total:,.2f} 元还款")
+    # One replay, as of today, with the repayment as it will be posted (it sorts after every
+    # entry of the loan, as its id will): its excess says whether it exceeds the payoff of
+    # its date (the quote of that date is the exact amount that settles); the same replay is
+    # then stored.
+    rows = entry_rows(loan)
+    entries = entries_of(loan, rows)
+    terms = terms_of(loan, entries)
+    posted = Entry((rows[-1].id if rows else 0) + 1, "repayment", value_date, amount, prepay_mode=prepay_mode or None)
+    b = replay(terms, entries + [posted], today)
+    if b.parts[posted.seq].excess > 0:
+        total = replay(terms, entries, value_date).quote()["total"]
+        if amount > total:
+            raise BusinessError(f"还款金额 {amount:,.2f} 元超过截至 {value_date:%Y-%m-%d} 的结清金额 {total:,.2f} 元,"
+                                f"不予受理;结清请按 {total:,.2f} 元还款")
     repayment = Repayment(loan_id=loan.id, paid_on=value_date, amount=amount, penalty_part=ZERO,
                           interest_part=ZERO, principal_part=amount, operator_id=_operator_id(operator),
                           kind="repayment", prepay_mode=prepay_mode or None)
     db.session.add(repayment)
     _flush()
-    _add_entry(loan, "repayment", value_date, operator, amount=amount, prepay_mode=prepay_mode or None,
-               repayment_id=repayment.id)
-    sync(loan, today)
+    entry = _add_entry(loan, "repayment", value_date, operator, amount=amount, prepay_mode=prepay_mode or None,
+                       repayment_id=repayment.id)
+    rows = entry_rows(loan)
+    if rows[-1].id == entry.id and (len(rows) < 2 or rows[-2].id < posted.seq):
+        b.parts[entry.id] = b.parts.pop(posted.seq)
+        sync(loan, today, rows=rows, known=b)
+    else:  # another entry of this loan came in between: replay what is stored
+        sync(loan, today, rows=rows)
     return repayment
 
 

@@ -177,11 +177,12 @@ def _installments(loan: Loan) -> list[Installment]:
                                    .order_by(Installment.due_date, Installment.period)))
 
 
-def amount_owed(loan: Loan, as_of: date) -> dict:
+def amount_owed(loan: Loan, as_of: date, *, known=None) -> dict:
     """What the borrower owes on `as_of`: overdue principal and interest (periods past due),
     penalty (罚息) and 复利, what is due by that day (`due_now`), the remaining principal and
-    interest, and `total` — the settlement quote (提前结清应还总额)."""
-    b = ledger.book(loan, as_of)
+    interest, and `total` — the settlement quote (提前结清应还总额). `known`: the loan's
+    book as of `as_of` if the caller replayed it already."""
+    b = known if known is not None and known.as_of == as_of else ledger.book(loan, as_of)
     pos, quote = b.position(), b.quote()
     due = [p for p in b.periods if p.due <= as_of and p.cleared_on is None]
     return {

@@ -102,13 +102,13 @@ OWED_LABELS = (("due_now", "截至今日应还"), ("overdue_principal", "逾期�
                ("penalty", "罚息"), ("compound", "复利"), ("advance", "预收余额"), ("total", "提前结清应还总额"))
 
 
-def owed_today(loan: Loan) -> list[tuple[str, object]] | None:
+def owed_today(loan: Loan, known=None) -> list[tuple[str, object]] | None:
     """What the borrower owes today, from the money engine; None for closed loans."""
     if loan.status not in OPEN_LOAN_STATUSES:
         return None
     from services.loans import amount_owed
 
-    figures = amount_owed(loan, clock.business_date())
+    figures = amount_owed(loan, clock.business_date(), known=known)
     return [(label, figures[key]) for key, label in OWED_LABELS if key in figures]
 
 
@@ -129,7 +129,7 @@ QUOTE_LABELS = (("principal", "本金"), ("interest", "利息"), ("penalty", "�
                 ("fee", "违约金及费用"), ("advance", "已收预收款(扣减)"), ("total", "结清合计"))
 
 
-def settlement_quote(loan: Loan, raw_date: str | None) -> dict:
+def settlement_quote(loan: Loan, raw_date: str | None, known=None) -> dict:
     """提前结清试算 for the date asked (default today): the figures of services.ledger, the same
     as `flask loan-quote`; an error message instead when the date or the loan does not allow one."""
     from services import BusinessError
@@ -146,7 +146,7 @@ def settlement_quote(loan: Loan, raw_date: str | None) -> dict:
         out["error"] = "贷款已结清,无需试算"
         return out
     try:
-        figures = quote(loan, out["date"])
+        figures = quote(loan, out["date"], known=known)
     except BusinessError as err:
         out["error"] = str(err)
         return out
@@ -161,9 +161,13 @@ def loan_history(loan_id: int, quote_date: str | None = None) -> dict | None:
         return None
     history = {key: load(loan_id) for key, load in SECTIONS.items()}
     history["loan"] = loan
-    history["owed"] = owed_today(loan)
+    # one replay as of today serves 截至今日应还 and today's 提前结清试算
+    from services import ledger
+
+    known = ledger.book(loan, clock.business_date()) if loan.status != "settled" else None
+    history["owed"] = owed_today(loan, known)
     history["annual_rate"], history["ceiling_text"] = annual_rate(loan, history["installments"])
-    history["quote"] = settlement_quote(loan, quote_date)
+    history["quote"] = settlement_quote(loan, quote_date, known)
     return history
 
 
