@@ -2,7 +2,8 @@
 # Sets up and runs the whole test suite: on SQLite, then again on PostgreSQL.
 #   bash run-tests.sh           (PG_TEST_URL=postgresql://user@host:5432/db to point elsewhere)
 # Python packages go into the project environment .venv (made with $PYTHON, else python3);
-# as root it installs the Debian packages the tests drive (chromium, CJK fonts, LibreOffice Calc).
+# as root it installs the Debian packages the tests drive (chromium, CJK fonts, LibreOffice Calc,
+# poppler-utils).
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/venv.sh
@@ -23,6 +24,10 @@ fi
 # XLSX exports are opened by LibreOffice in tests (tests/test_xlsx_libreoffice.py).
 if ! command -v soffice >/dev/null 2>&1; then
   need+=(libreoffice-calc-nogui)
+fi
+# The print test renders Chromium's PDF of 贷款详情 to PNGs and reads its text (poppler).
+if ! command -v pdftoppm >/dev/null 2>&1; then
+  need+=(poppler-utils)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   apt_install "${need[@]}"

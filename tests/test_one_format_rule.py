@@ -10,7 +10,7 @@ from admin_app.import_screen import preview_cell
 from services.importing.kinds import KINDS
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-OWN_FORMAT = re.compile(r""":,\.\d?f\}|\{:,\}|:,\}|'%\.2f'\s*%|"%\.2f"\s*%|\{:\.2f\}%|:\.2f\}%""")
+OWN_FORMAT = re.compile(r""":,\.\d?f\}|\{:,\}|:,\}|'%\.2f%*'\s*%|"%\.2f%*"\s*%|\{:\.2f\}%|:\.2f\}%""")
 
 
 def test_no_template_or_view_formats_money_itself():
@@ -22,7 +22,7 @@ def test_no_template_or_view_formats_money_itself():
 
 
 def test_the_check_sees_an_own_format():
-    for line in ("{{ '{:,.2f}'.format(m.balance) }}", 'f"{value:,.2f}"', "f\"{n:,}\"", "{{ '%.2f' % annual.old }}"):
+    for line in ("{{ '{:,.2f}'.format(m.balance) }}", 'f"{value:,.2f}"', "f\"{n:,}\"", "{{ '%.2f' % annual.old }}", "{{ '%.2f%%' % annual_rate }}"):
         assert OWN_FORMAT.search(line), line
 
 

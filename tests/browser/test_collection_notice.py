@@ -6,6 +6,7 @@ import pytest
 
 from admin_app.extensions import db
 from tests.browser.conftest import click_nav, screenshot
+from tests.browser.test_print import look_at_pdf
 from tests.test_collection import make_overdue_loan
 
 pytestmark = pytest.mark.browser
@@ -31,3 +32,4 @@ def test_print_a_notice_to_one_a4_page(page_as, tmp_path):
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
     assert pages == 1, f"the notice prints on {pages} pages"
     (tmp_path / "notice.pdf").write_bytes(pdf)
+    look_at_pdf(str(tmp_path / "notice.pdf"), "notice")

@@ -116,3 +116,78 @@ def test_menu_collapses_and_the_choice_of_columns_is_remembered(app, page_as, se
     assert first_name in page.locator("#confirm-text").inner_text()
     page.click("#confirm-cancel")
     assert page.locator("tbody tr td.col-name").first.inner_text().strip() == first_name
+
+
+DESKTOPS = ((1280, 720), (1366, 768), (1440, 900))
+ROLES = ("admin", "officer", "collector", "risk_checker", "risk_approver", "reviewer")
+FRAME = """() => {
+  const top = document.getElementById('topbar'), logout = document.getElementById('logout');
+  const user = document.getElementById('current-user'), crumbs = document.getElementById('breadcrumb');
+  const lineHeight = el => parseFloat(getComputedStyle(el).lineHeight) || 20;
+  const items = [...document.querySelectorAll('#sidebar .menu-item, #sidebar summary')].filter(e => e.offsetParent !== null);
+  return {top: top.offsetHeight, logout: logout ? logout.offsetHeight : 0,
+          userRight: user ? user.getBoundingClientRect().right : 0, vw: window.innerWidth,
+          crumbsHeight: crumbs ? crumbs.offsetHeight : 0,
+          wrappedItems: items.filter(e => e.getBoundingClientRect().height > lineHeight(e) * 1.6 + 16).map(e => e.innerText.trim()),
+          active: [...document.querySelectorAll('#sidebar .menu-item.active')].map(e => e.innerText.trim())};
+}"""
+
+
+def _frame_problems(page, where: str) -> list[str]:
+    m = page.evaluate(FRAME)
+    out = []
+    if m["top"] > 52 or m["logout"] > 36 or m["crumbsHeight"] > 36:
+        out.append(f"{where}: the top bar wraps (bar {m['top']} px, 退出登录 {m['logout']} px, crumbs {m['crumbsHeight']} px)")
+    if m["userRight"] > m["vw"] + 1:
+        out.append(f"{where}: the user and 退出登录 run past the right edge ({m['userRight']:.0f} > {m['vw']})")
+    if m["wrappedItems"]:
+        out.append(f"{where}: menu entries wrap {m['wrappedItems']}")
+    return out
+
+
+@pytest.mark.parametrize("size", DESKTOPS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_key_columns_in_view_at_each_desktop_width(app, page_as, seeded, size):
+    """Every list at 1280, 1366 and 1440 px: the top bar on one line, the declared key columns
+    left of the fixed row actions, amounts right-aligned in the money format."""
+    page = page_as("admin")
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    problems: list[str] = []
+    visited = 0
+    for endpoint, url, is_list in _screens(app):
+        response = page.goto(page.base + url)
+        if response is None or response.status != 200:
+            continue
+        visited += 1
+        _check(page, f"{endpoint} at {size[0]}", problems)
+    page.goto(page.base + "/query_overdue/")
+    page.screenshot(path=os.path.join(SHOTS, f"query_overdue-{size[0]}x{size[1]}.png"))
+    assert visited > 40
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_top_bar_and_menu_never_wrap_for_each_role(app, page_as, seeded, role):
+    """The frame as each role sees it (its own menu, name and role label) at every desktop width:
+    the top bar on one line with the user and 退出登录 inside the window, no menu entry on two
+    lines, the current screen highlighted."""
+    os.makedirs(SHOTS, exist_ok=True)
+    page = page_as(role)
+    problems: list[str] = []
+    links = None
+    for width, height in DESKTOPS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(page.base + "/")
+        if links is None:
+            # the role's own screens: the first entry of each menu group
+            links = page.eval_on_selector_all("#sidebar .menu-cat details ul li:first-child a.menu-item",
+                                              "els => els.map(e => [e.getAttribute('href'), e.textContent.trim()])")
+            assert links, f"{role} has no menu"
+        problems += _frame_problems(page, f"{role} 首页 at {width}")
+        for href, name in links:
+            page.goto(page.base + href)
+            problems += _frame_problems(page, f"{role} {name} at {width}")
+            active = page.evaluate(FRAME)["active"]
+            if active != [name]:
+                problems.append(f"{role} {name} at {width}: menu highlights {active}")
+        page.screenshot(path=os.path.join(SHOTS, f"frame-{role}-{width}x{height}.png"))
+    assert not problems, "\n".join(problems)
