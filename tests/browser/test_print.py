@@ -22,7 +22,7 @@ PRINT_STATE = """() => {
   const shown = sel => [...document.querySelectorAll(sel)].filter(e => getComputedStyle(e).display !== 'none' && e.offsetParent !== null);
   return {
     frame: shown('#topbar, #sidebar, #loan-actions, #loan-tabs, #quote-form, .flash').map(e => e.id || e.className),
-    buttons: shown('#main-content button, #main-content .btn').map(e => e.innerText.trim()),
+    buttons: shown('#main-content button, #main-content .btn, #main-content .pii-reveal').map(e => e.innerText.trim()),
     panels: [...document.querySelectorAll('.tab-panel')].map(p => ({
       id: p.id, visible: p.offsetParent !== null && getComputedStyle(p).display !== 'none',
       title: getComputedStyle(p, '::before').content})),
@@ -78,5 +78,6 @@ def test_loan_detail_prints_the_content_on_a4(page_as, overdue_loan_with_history
     if text:
         for must in (loan.loan_no, "剩余本金", "还款计划", "催收", "担保与抵质押"):
             assert must in text, must
-        for never in ("退出登录", "贷后预警", "试算日期", "打印"):
+        for never in ("退出登录", "贷后预警", "试算日期", "打印", "查看完整信息"):
             assert never not in text, never
+        assert text.count("还款计划") == 1  # the tab's name once, not again as the panel's heading
