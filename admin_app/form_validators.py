@@ -28,12 +28,6 @@ def phone(form, field):
         raise ValidationError("联系电话无效(手机号11位,或区号-座机号)")
 
 
-def card_number(form, field):
-    field.data = (field.data or "").replace(" ", "")
-    if not identity.is_valid_card_number(field.data):
-        raise ValidationError("银行卡号无效(12-19位数字,且校验位正确)")
-
-
 class NumberPattern:
     """A loan or contract number typed by staff follows the company's numbering rule: the
     regular expression in the app setting `config_key` (LOAN_NUMBER_PATTERN /
