@@ -49,6 +49,9 @@ def test_an_early_instalment_is_held_as_advance_and_shown_on_the_loan(page_as, u
     officer.goto(f"{officer.base}/loan_detail/{held_id}/")
     assert officer.inner_text("#loan-advance").strip() == "10,661.85"
     assert "已收预收款" in officer.inner_text("#settlement-quote")
+    # seven key figures stay on one line (the header wrapped 客户经理 to a second row)
+    tops = officer.eval_on_selector_all("#loan-figures > div", "els => els.map(e => e.getBoundingClientRect().top)")
+    assert len(tops) == 7 and len(set(tops)) == 1, tops
     screenshot(officer, "advance_on_loan_detail")
     db.session.expire_all()
     loan = db.session.get(Loan, held_id)
