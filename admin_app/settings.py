@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal, InvalidOperation
 
+from flask import has_request_context, request
 from sqlalchemy import select
 
 from admin_app.extensions import db
@@ -94,8 +95,20 @@ def frozen():
         _frozen.reset(token)
 
 
-def _raw(key: str) -> str:
+_REQUEST_CACHE = "_settings_read"
+
+
+def _cache() -> dict | None:
+    """The values read so far: within frozen(), else within the current request (a page reads
+    the same parameter several times: 贷款详情 seven reads of four keys)."""
     cache = _frozen.get()
+    if cache is None and has_request_context():
+        cache = request.__dict__.setdefault(_REQUEST_CACHE, {})
+    return cache
+
+
+def _raw(key: str) -> str:
+    cache = _cache()
     if cache is not None and key in cache:
         return cache[key]
     value = db.session.execute(select(Setting.value).where(Setting.key == key)).scalar()
@@ -237,3 +250,6 @@ def set_value(key: str, value: str, user_id: int | None = None, *, checked_toget
     row.value = value
     row.updated_by_id = user_id
     row.updated_at = utc_now()
+    cache = _cache()
+    if cache is not None:
+        cache.pop(key, None)

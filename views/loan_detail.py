@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, noload
 
 from admin_app import clock
@@ -32,9 +32,22 @@ LABELS = {
 def _rows(model, *order, options=()):
     # The loan is already loaded: do not join it (and its customer's cards) again per section.
     skip_loan = (noload(model.loan),) if hasattr(model, "loan") else ()
-    return lambda loan_id: list(db.session.execute(
-        select(model).where(model.loan_id == loan_id).options(*skip_loan, *options).order_by(*order))
-        .unique().scalars())
+
+    def load(loan_id):
+        return list(db.session.execute(
+            select(model).where(model.loan_id == loan_id).options(*skip_loan, *options).order_by(*order))
+            .unique().scalars())
+
+    load.model = model
+    return load
+
+
+def _sections_with_rows(loan_id: int) -> set[str]:
+    """The SECTIONS the loan has rows in, in one statement: most loans have rows in two or
+    three of the thirteen, and each empty section's query cost as much as a full one."""
+    flags = db.session.execute(select(*(exists().where(load.model.loan_id == loan_id).label(key)
+                                        for key, load in SECTIONS.items()))).one()
+    return {key for key, flag in zip(SECTIONS, flags) if flag}
 
 
 # Each section: (key, one bounded query by loan id). The people on these rows (operator,
@@ -159,7 +172,8 @@ def loan_history(loan_id: int, quote_date: str | None = None) -> dict | None:
     loan = db.session.get(Loan, loan_id)
     if loan is None:
         return None
-    history = {key: load(loan_id) for key, load in SECTIONS.items()}
+    present = _sections_with_rows(loan_id)
+    history = {key: load(loan_id) if key in present else [] for key, load in SECTIONS.items()}
     history["loan"] = loan
     # one replay as of today serves 截至今日应还 and today's 提前结清试算
     from services import ledger
