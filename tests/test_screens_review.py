@@ -228,7 +228,12 @@ def test_writeoff_add_defaults_amounts_and_submits(client_for, book):
     loan = make.loan(days_overdue=400, five_class=5, principal="50000.00", overdue_interest="800.00")
     db.session.commit()
     c = client_for("officer")
-    assert "核销原因说明" in c.get("/writeoff_apply/new/").get_data(as_text=True)
+    page = c.get("/writeoff_apply/new/").get_data(as_text=True)
+    assert "核销原因说明" in page
+    # the write-off rule (账销案存: accrual stops on the write-off date) where the user acts
+    from models.ledger import RULES
+
+    assert RULES["write_off"] in page
     r = c.post("/writeoff_apply/new/", {"loan_id": str(loan.id), "reason": "借款人死亡,无遗产",
                                         "submit_now": "1"}, follow_redirects=True)
     assert "核销申请已提交" in r.get_data(as_text=True)

@@ -9,6 +9,7 @@ from wtforms import FileField, HiddenField, SelectField, StringField, TextAreaFi
 from wtforms.validators import DataRequired, Length, Optional
 
 from models.enums import FIVE_CLASSES
+from models.ledger import RULES
 
 
 def _reason(label: str, limit: int = 2000) -> TextAreaField:
@@ -38,7 +39,8 @@ class WriteOffForm(FlaskForm):
     """添加 (loan_id picked through the lookup) and 修改后重新提交 (without loan_id)."""
     loan_id = HiddenField("贷款", validators=[DataRequired("请选择要核销的贷款")])
     principal_amount = StringField("核销本金(元)", validators=[Optional()],
-                                   description="不填则为剩余本金", render_kw={"inputmode": "decimal"})
+                                   description="不填则为剩余本金。" + RULES["write_off"],
+                                   render_kw={"inputmode": "decimal"})
     interest_amount = StringField("核销利息(元)", validators=[Optional()],
                                   description="不填则为欠息及罚息合计", render_kw={"inputmode": "decimal"})
     reason = _reason("核销原因说明", 4000)
