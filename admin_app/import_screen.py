@@ -16,6 +16,8 @@ from urllib.parse import quote
 from flask import abort, current_app, flash, redirect, request, send_file, session, url_for
 from flask_admin import expose
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 
 from admin_app.extensions import db
 from admin_app.permissions import allowed
@@ -65,6 +67,11 @@ def attachment(name: str) -> str:
     return f"attachment; filename=import.{name.rsplit('.', 1)[-1]}; filename*=UTF-8''{quote(name)}"
 
 
+class ImportUploadForm(FlaskForm):
+    file = FileField("导入文件", id="import-file",
+                     validators=[FileRequired("请选择要导入的文件(.xlsx 或 .csv)")])
+
+
 class ImportMixin:
     """Mixed into a ScreenView (before it): the import endpoints and the list's buttons."""
 
@@ -91,10 +98,15 @@ class ImportMixin:
         return response
 
     @expose("/import/", methods=("GET",))
-    def import_form(self):
+    def import_form(self, form: ImportUploadForm | None = None):
         return self.render("import/upload.html", kind=self.import_declaration, recent=self._recent(),
-                           outcomes=IMPORT_OUTCOMES, modes=MODES,
+                           outcomes=IMPORT_OUTCOMES, modes=MODES, form=form or ImportUploadForm(),
                            max_mb=self._max_bytes() // (1024 * 1024), return_url=url_for(".index_view"))
+
+    def _refused(self, form: ImportUploadForm, message: str):
+        """The upload form again with the reason under the file field."""
+        form.file.errors = [*form.file.errors, message]
+        return self.import_form(form)
 
     def _recent(self, limit: int = 10) -> list:
         """The latest imports of this kind the user may see (their own; admins everyone's)."""
@@ -109,14 +121,14 @@ class ImportMixin:
 
     @expose("/import/preview/", methods=("POST",))
     def import_preview(self):
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            flash("请选择要导入的文件(.xlsx 或 .csv)", "error")
-            return redirect(url_for(".import_form"))
+        form = ImportUploadForm()
+        if not form.validate_on_submit():
+            return self.import_form(form)
+        upload = form.file.data
         data = upload.stream.read(self._max_bytes() + 1)
         if len(data) > self._max_bytes():
-            flash(f"文件过大:导入文件不能超过 {self._max_bytes() // (1024 * 1024)} MB,请拆分或使用命令行导入", "error")
-            return redirect(url_for(".import_form"))
+            return self._refused(form, f"文件过大:导入文件不能超过 {self._max_bytes() // (1024 * 1024)} MB,"
+                                       "请拆分或使用命令行导入")
         name = os.path.basename(upload.filename.replace("\\", "/"))[:200]
         try:
             outcome = import_file(self.import_kind, data, name, user=current_user._get_current_object(),
@@ -124,8 +136,7 @@ class ImportMixin:
                                   max_rows=self.import_declaration.web_max_rows)
         except FileRefused as err:
             db.session.rollback()
-            flash(f"无法导入「{name}」:{err}", "error")
-            return redirect(url_for(".import_form"))
+            return self._refused(form, f"无法导入「{name}」:{err}")
         token = self._stash(data, name) if not outcome.result.file_error else None
         return self._render_result(outcome, name, token=token)
 

@@ -200,6 +200,40 @@ EXPECTED_FORMS = {
 }
 
 
+def _first_link(client, list_url: str, pattern: str) -> str:
+    m = re.search(pattern, client.get(list_url).get_data(as_text=True))
+    assert m, f"no link {pattern} on {list_url}"
+    return m.group(0).replace("&amp;", "&")
+
+
+def test_forms_off_the_walk_posted_empty(client_for, book):
+    """The forms the walk does not post (login, 修改密码, 上传回执, 导入, 完整信息导出,
+    查看完整信息):
+    posted empty, each required field gets its Chinese message inline, on the same grid macro."""
+    from models import Customer
+
+    problems, found = [], {}
+    check_empty_post(client_for(None), "/login", "/login", ["username", "password"], found, problems)
+    admin = client_for("admin")
+    check_empty_post(admin, "/password", "/password",
+                     ["current_password", "new_password", "confirm_password"], found, problems)
+    check_empty_post(admin, "/customers/export_full/csv/", "/customers/export_full/csv/", ["reason"],
+                     found, problems)
+    check_empty_post(admin, "/customers/import/", "/customers/import/preview/", ["import-file"], found, problems)
+    customer = _db.session.query(Customer).filter(Customer.phone.isnot(None)).first()
+    reveal = f"/pii/reveal/customer/{customer.id}/phone/"
+    check_empty_post(admin, reveal, reveal, ["reason"], found, problems)
+    collector = client_for("collector")
+    upload = _first_link(collector, "/receipt_borrower/", r"/receipt_borrower/upload/\d+")
+    check_empty_post(collector, upload, upload, ["receipt"], found, problems)
+    assert not problems, "\n".join(problems)
+    assert not found, found
+    for url, client in (("/login", client_for(None)), ("/password", admin), (upload, collector),
+                        ("/customers/import/", admin)):
+        page = client.get(url).get_data(as_text=True)
+        assert "novalidate" in page and 'class="invalid-feedback' not in page, url
+
+
 def test_error_pages_are_chinese(client_for, app):
     client = client_for("officer")
     for url, method in (("/no-such-page/", "get"), ("/login", "put")):

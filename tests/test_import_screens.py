@@ -114,5 +114,6 @@ def test_screen_refuses_files_beyond_its_row_limit_pointing_at_the_cli(client_fo
     head = ["贷款编号", "客户名称", "贷款产品", "贷款金额", "期限(月)", "放款日"]
     data = csv_bytes([head] + [[f"DK{i}", "甲", "经营贷", "1000", "12", "2026-01-01"] for i in range(5_002)])
     r = upload(c, data, name="贷款.csv", screen="loans")
-    page = c.get(r.location).get_data(as_text=True)
-    assert "行数过多" in page and "命令行" in page
+    assert r.status_code == 200  # the upload form again, the reason under the file field
+    page = r.get_data(as_text=True)
+    assert 'class="invalid-feedback d-block">无法导入' in page and "行数过多" in page and "命令行" in page

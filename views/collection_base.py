@@ -52,11 +52,16 @@ def back_url(default: str) -> str:
     return get_redirect_target() or default
 
 
+def upload_mb() -> str:
+    """The upload size limit in MB, as the pages state it."""
+    return f"{current_app.config['MAX_UPLOAD_BYTES'] / 1024 / 1024:g}"
+
+
 def render_page(view, template: str, **context):
     """Render a 催收 page with the code -> label maps its tables use."""
     return view.render(template, target_labels=COLLECTION_TARGETS, method_labels=COLLECTION_METHODS,
                        status_labels=COLLECTION_STATUSES,
-                       max_mb=f"{current_app.config['MAX_UPLOAD_BYTES'] / 1024 / 1024:g}", **context)
+                       max_mb=upload_mb(), **context)
 
 
 class CollectionRecordView(ScreenView):

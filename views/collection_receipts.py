@@ -4,19 +4,19 @@ from flask import flash, redirect, request
 from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileRequired
 
 from admin_app.extensions import db
 from admin_app.screens import RowLink, SearchField, loan_detail_link
 from models import Collection
 from services import BusinessError
 from services import collection as collection_service
-from views.collection_base import CATEGORY, LABELS, CollectionRecordView, back_url, render_page
+from views.collection_base import CATEGORY, LABELS, CollectionRecordView, back_url, render_page, upload_mb
 from views.common import register_screens
 
 
 class ReceiptForm(FlaskForm):
-    receipt = FileField("回执文件(PDF、JPG 或 PNG)")
+    receipt = FileField("回执文件(PDF、JPG 或 PNG)", validators=[FileRequired("请选择要上传的回执文件")])
 
 
 class ReceiptWaitingView(CollectionRecordView):
@@ -45,6 +45,7 @@ class ReceiptWaitingView(CollectionRecordView):
             flash("该催收记录不在待上传回执列表中(可能已上传回执)。", "info")
             return redirect(return_url)
         form = ReceiptForm()
+        form.receipt.description = f"只接受 PDF、JPG、PNG 文件(按文件内容识别),单个文件不超过 {upload_mb()} MB。"
         if form.validate_on_submit():
             try:
                 receipt = collection_service.attach_receipt(record, request.files.get("receipt"),

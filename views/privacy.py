@@ -8,7 +8,7 @@ from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from admin_app import privacy
 from admin_app.extensions import db
@@ -22,7 +22,7 @@ CATEGORY = "系统管理"
 class ReasonForm(FlaskForm):
     """Why personal data is seen or taken out: a reason from the list, text for 其他."""
 
-    reason = SelectField("查看原因", choices=list(REVEAL_REASONS.items()))
+    reason = SelectField("查看原因", choices=list(REVEAL_REASONS.items()), validators=[DataRequired("请选择查看原因")])
     reason_text = StringField("原因说明", validators=[Optional(), Length(max=200, message="原因说明不超过200字")],
                               description="选择「其他」时必填")
 
