@@ -178,7 +178,7 @@ def _register_error_pages(app: Flask) -> None:
     app.before_request(_reject_nul_bytes)
     app.after_request(_no_store_for_staff)
     messages = {403: "您没有权限访问此页面。", 404: "页面不存在。", 405: "不支持此操作方式,请从页面上的按钮进入。",
-                413: "上传的文件过大。",
+                413: f"上传的文件过大:单个文件不超过 {app.config['MAX_UPLOAD_BYTES'] // (1024 * 1024)} MB。",
                 400: "请求无效(可能是页面已过期,请刷新后重试)。", 500: "服务器内部错误,请稍后重试。"}
 
     def handler(err):

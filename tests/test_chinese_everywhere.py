@@ -4,6 +4,7 @@ each create form and every action and review form it met (审核意见, 利率�
 冲正, 核销 ...) empty, and reads the flash messages; any Latin word outside the allow-list fails
 the test. A form posted empty answers with a Chinese message under each of its required
 fields (never a 500, never the browser's bubble). Also the error pages (404, 405, 413)."""
+import io
 import re
 from datetime import date
 from html.parser import HTMLParser
@@ -240,6 +241,22 @@ def test_error_pages_are_chinese(client_for, app):
         r = getattr(client.client, method)(url)
         assert r.status_code in (404, 405)
         assert not latin_words(r.get_data(as_text=True)), url
+
+
+def test_405_and_413_pages_are_chinese(client_for, app):
+    """A logged-in user posting to a page that only shows (405), and an upload over
+    MAX_CONTENT_LENGTH (413): the app's own Chinese error page, with the limit stated."""
+    client = client_for("collector")
+    r = client.post("/receipt_borrower/", data={})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 405 and "不支持此操作方式" in page and not latin_words(page)
+    too_big = b"\x89PNG" + b"\x00" * app.config["MAX_CONTENT_LENGTH"]
+    r = client.client.post("/receipt_borrower/upload/1", data={"receipt": (io.BytesIO(too_big), "a.png")},
+                           content_type="multipart/form-data")
+    page = r.get_data(as_text=True)
+    mb = app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024)
+    assert r.status_code == 413 and "上传的文件过大" in page and f"{mb} MB" in page, page
+    assert not latin_words(page)
 
 
 def test_flask_admin_messages_are_chinese():

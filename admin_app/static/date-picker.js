@@ -13,6 +13,19 @@
     monthNames: ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
     firstDay: 1
   };
+  // The header reads 2026年 12月 (year first, as Chinese dates are written): the library's
+  // renderDropdowns (daterangepicker 1.3, bundled by Flask-Admin) gives month then year;
+  // tests/browser/test_date_picker.py fails if a new version changes that markup.
+  var YEARS = '<select class="yearselect">';
+  function yearFirst(picker) {
+    var render = picker.renderDropdowns;
+    picker.renderDropdowns = function () {
+      var html = render.apply(this, arguments), at = html.indexOf(YEARS);
+      if (at < 0) { return html; }
+      return html.slice(at).replace(/>(\d{4})<\/option>/g, ">$1年</option>") + html.slice(0, at);
+    };
+    picker.updateCalendars();
+  }
   $("input[data-date-picker]").each(function () {
     var $el = $(this), minute = $el.attr("data-date-picker") === "minute";
     var format = minute ? "YYYY-MM-DD HH:mm" : "YYYY-MM-DD";
@@ -21,6 +34,7 @@
       singleDatePicker: true, showDropdowns: true, timePicker: minute, timePicker12Hour: false,
       timePickerIncrement: 1, format: format, locale: $.extend({}, locale), opens: "right"
     });
+    yearFirst($el.data("daterangepicker"));
     // An empty field stays empty until the user picks a day (the picker starts on today).
     $el.val(typed);
     $el.on("apply.daterangepicker", function (event, picker) {
@@ -32,7 +46,20 @@
   });
   // Tabbing to another field closes the picker (the library closes it on clicks only).
   $(document).on("focusin", function (event) {
-    $("input[data-date-picker]").each(function () {
+    // The header reads 2026年 12月 (year first, as Chinese dates are written): the library's
+  // renderDropdowns (daterangepicker 1.3, bundled by Flask-Admin) gives month then year;
+  // tests/browser/test_date_picker.py fails if a new version changes that markup.
+  var YEARS = '<select class="yearselect">';
+  function yearFirst(picker) {
+    var render = picker.renderDropdowns;
+    picker.renderDropdowns = function () {
+      var html = render.apply(this, arguments), at = html.indexOf(YEARS);
+      if (at < 0) { return html; }
+      return html.slice(at).replace(/>(\d{4})<\/option>/g, ">$1年</option>") + html.slice(0, at);
+    };
+    picker.updateCalendars();
+  }
+  $("input[data-date-picker]").each(function () {
       var picker = $(this).data("daterangepicker");
       if (picker && picker.isShowing && event.target !== this && !$(event.target).closest(picker.container).length) { picker.hide(); }
     });

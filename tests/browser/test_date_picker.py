@@ -27,6 +27,11 @@ def test_rate_change_date_is_picked_in_chinese(page_as, db):
     picker.wait_for()
     head = picker.locator("thead").inner_text()
     months = picker.locator("select.monthselect option").all_inner_texts()
+    # The year before the month, as Chinese dates are written: 2026年 12月.
+    selects = picker.locator("th.month select").evaluate_all("els => els.map(e => e.className)")
+    assert selects == ["yearselect", "monthselect"], selects
+    year = picker.locator("select.yearselect option:checked").inner_text()
+    assert year == f"{date.today().year}年", year
     assert months[:3] == ["1月", "2月", "3月"] and months[-1] == "12月"
     weekdays = picker.locator("thead tr").nth(1).locator("th").all_inner_texts()
     assert weekdays == ["一", "二", "三", "四", "五", "六", "日"]  # weeks from Monday
