@@ -3,6 +3,7 @@ the test client: rows of the newest run only, search with 查询/重置, urgency
 of the filtered rows, 贷款详情 links, handling, and who may do what."""
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -183,8 +184,11 @@ def test_admin_saves_valid_parameters_and_the_job_uses_them(client_for, db, user
 def test_invalid_parameters_are_refused_and_nothing_is_saved(client_for, db, key, value):
     c = client_for("admin")
     r = c.post("/settings/save/", _all_params(**{key: value, "lead_days.mortgage_expiry": "20"}))
-    assert r.status_code == 400
-    assert "参数未保存" in r.get_data(as_text=True)
+    assert r.status_code == 200  # the form again, on the shared grid, the message under the field
+    html = r.get_data(as_text=True)
+    assert "参数未保存" in html and 'id="settings-form"' in html and "novalidate" in html
+    assert re.search(r'<input class="form-control is-invalid" id="%s"[^>]*>\s*<div class="invalid-feedback d-block">'
+                     % re.escape(key), html), html
     assert db.session.scalar(select(func.count()).select_from(Setting)) == 0
 
 

@@ -8,7 +8,9 @@ import json
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import SelectField, StringField
 
 from admin_app import clock, formats, settings
 from admin_app.extensions import db
@@ -20,6 +22,41 @@ from models.enums import WARNING_KINDS
 from models.warning import JobRun, Setting
 
 CATEGORY = "系统管理"
+
+
+INPUT_HINTS = {"int": {"inputmode": "numeric"}, "money": {"inputmode": "decimal"},
+               "rate": {"inputmode": "decimal"}, "time": {"placeholder": "时:分,如 08:00"}}
+
+
+class ValueRequired:
+    """Marks a parameter that may not be left empty (the * of forms.field_row); the check
+    itself is admin_app.settings.validate, the one rule of each parameter."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        pass
+
+
+def _required(key: str) -> bool:
+    try:
+        settings.validate(key, "")
+    except ValueError:
+        return True
+    return False
+
+
+def settings_form_class() -> type[FlaskForm]:
+    """The parameters as one form on the shared grid: a field per parameter, posted under
+    its key, its default and range as the note."""
+    fields = {}
+    for p in settings.PARAMS:
+        default = p.default_label if p.kind == "choice" else p.default
+        kw = {"label": p.label, "id": p.key, "name": p.key, "description": f"默认值:{default};取值范围:{p.range_text}",
+              "validators": [ValueRequired()] if _required(p.key) else []}
+        fields[p.key.replace(".", "__")] = (SelectField(choices=list(p.choices), **kw) if p.kind == "choice"
+                                            else StringField(render_kw=INPUT_HINTS.get(p.kind), **kw))
+    return type("SettingsForm", (FlaskForm,), fields)
 
 
 class SettingsView(PageView):
@@ -41,9 +78,14 @@ class SettingsView(PageView):
 
     def _render(self, rows, status=200):
         groups: dict[str, list] = {}
+        form = settings_form_class()(formdata=None, data={r["param"].key.replace(".", "__"): r["value"] for r in rows})
         for row in rows:
-            groups.setdefault(row["param"].group, []).append(row)
-        return self.render("system/settings.html", groups=groups, can_edit=self.allowed("edit")), status
+            field = form[row["param"].key.replace(".", "__")]
+            if row["error"]:
+                field.errors = [row["error"]]
+            groups.setdefault(row["param"].group, []).append({**row, "field": field})
+        return self.render("system/settings.html", groups=groups, can_edit=self.allowed("edit"),
+                           return_url=url_for(".index")), status
 
     @expose("/")
     def index(self):
@@ -62,7 +104,7 @@ class SettingsView(PageView):
             errors = settings.check_together(clean)
         if errors:
             flash("参数未保存:" + ";".join(errors.values()), "error")
-            return self._render(self._rows(submitted, errors), status=400)
+            return self._render(self._rows(submitted, errors))
         stored = dict(db.session.execute(select(Setting.key, Setting.value)).all())
         changed = [key for key, value in clean.items()
                    if value != stored.get(key, settings.PARAMS_BY_KEY[key].default)]
