@@ -208,7 +208,7 @@ def _first_link(client, list_url: str, pattern: str) -> str:
 
 
 def test_forms_off_the_walk_posted_empty(client_for, book):
-    """The forms the walk does not post (login, 修改密码, 上传回执, 导入, 完整信息导出,
+    """The forms the walk does not post (login, 修改密码, 预警参数, 上传回执, 导入, 完整信息导出,
     查看完整信息):
     posted empty, each required field gets its Chinese message inline, on the same grid macro."""
     from models import Customer
@@ -220,6 +220,12 @@ def test_forms_off_the_walk_posted_empty(client_for, book):
                      ["current_password", "new_password", "confirm_password"], found, problems)
     check_empty_post(admin, "/customers/export_full/csv/", "/customers/export_full/csv/", ["reason"],
                      found, problems)
+    from admin_app import settings
+    from views.system_jobs import _required
+
+    required = [p.key for p in settings.PARAMS if _required(p.key)]
+    assert len(required) > 10
+    check_empty_post(admin, "/settings/", "/settings/save/", required, found, problems)
     check_empty_post(admin, "/customers/import/", "/customers/import/preview/", ["import-file"], found, problems)
     customer = _db.session.query(Customer).filter(Customer.phone.isnot(None)).first()
     reveal = f"/pii/reveal/customer/{customer.id}/phone/"
