@@ -208,7 +208,7 @@ def _first_link(client, list_url: str, pattern: str) -> str:
 
 
 def test_forms_off_the_walk_posted_empty(client_for, book):
-    """The forms the walk does not post (login, 修改密码, 预警参数, 上传回执, 导入, 完整信息导出,
+    """The forms the walk does not post (login, 修改密码, 预警参数, 预警跟进, 上传回执, 导入, 完整信息导出,
     查看完整信息):
     posted empty, each required field gets its Chinese message inline, on the same grid macro."""
     from models import Customer
@@ -230,6 +230,8 @@ def test_forms_off_the_walk_posted_empty(client_for, book):
     customer = _db.session.query(Customer).filter(Customer.phone.isnot(None)).first()
     reveal = f"/pii/reveal/customer/{customer.id}/phone/"
     check_empty_post(admin, reveal, reveal, ["reason"], found, problems)
+    handle = _first_link(admin, "/warn_repayment_overdue/", r"/warn_repayment_overdue/handle/\?id=\d+")
+    check_empty_post(admin, handle, handle, ["state"], found, problems)
     collector = client_for("collector")
     upload = _first_link(collector, "/receipt_borrower/", r"/receipt_borrower/upload/\d+")
     check_empty_post(collector, upload, upload, ["receipt"], found, problems)
