@@ -91,6 +91,7 @@ def drop_statements(dialect: str, table: str) -> list[str]:
 
 
 EXTENSION = "CREATE EXTENSION IF NOT EXISTS pg_trgm"
+EXTENSION_LOCK = 7_310_422  # pg_advisory_xact_lock key around EXTENSION
 
 
 def is_search_object(name: str | None) -> bool:
@@ -154,6 +155,9 @@ def _install(target, connection, **kw):
         connection.exec_driver_sql(statement)
     opclass = "gin_trgm_ops"
     if connection.dialect.name == "postgresql":
+        # one CREATE EXTENSION at a time: two processes creating the schema at once (parallel
+        # test workers) otherwise collide on pg_extension's unique name
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({EXTENSION_LOCK})")
         connection.exec_driver_sql(EXTENSION)
         opclass = trgm_opclass(connection)
     for statement in create_statements(connection.dialect.name, target.name, opclass):

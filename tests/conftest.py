@@ -20,12 +20,27 @@ def database_url(tmp_path_factory):
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
 
 
+PG_EXTENSION_LOCK = 7_310_421  # an advisory lock key of the test setup's own
+
+
 def _pg_schema_options(worker: str) -> dict:
     """Parallel workers (pytest-xdist) on one PostgreSQL database each get their own schema."""
     from sqlalchemy import create_engine
 
     schema = f"test_{worker}"
     engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        # pg_trgm (models.search) is one per database: created once, in public, by whichever
+        # worker comes first (the lock: two concurrent CREATE EXTENSION IF NOT EXISTS collide),
+        # and never inside a worker's schema, which the DROP SCHEMA ... CASCADE below would
+        # take with it while the other worker uses it.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_EXTENSION_LOCK})
+        where = conn.execute(text("SELECT extnamespace::regnamespace::text FROM pg_extension "
+                                  "WHERE extname = 'pg_trgm'")).scalar()
+        if where is None:
+            conn.execute(text("CREATE EXTENSION pg_trgm SCHEMA public"))
+        elif where != "public":
+            conn.execute(text("ALTER EXTENSION pg_trgm SET SCHEMA public"))
     with engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         conn.execute(text(f"CREATE SCHEMA {schema}"))
