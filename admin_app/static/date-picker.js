@@ -46,20 +46,7 @@
   });
   // Tabbing to another field closes the picker (the library closes it on clicks only).
   $(document).on("focusin", function (event) {
-    // The header reads 2026年 12月 (year first, as Chinese dates are written): the library's
-  // renderDropdowns (daterangepicker 1.3, bundled by Flask-Admin) gives month then year;
-  // tests/browser/test_date_picker.py fails if a new version changes that markup.
-  var YEARS = '<select class="yearselect">';
-  function yearFirst(picker) {
-    var render = picker.renderDropdowns;
-    picker.renderDropdowns = function () {
-      var html = render.apply(this, arguments), at = html.indexOf(YEARS);
-      if (at < 0) { return html; }
-      return html.slice(at).replace(/>(\d{4})<\/option>/g, ">$1年</option>") + html.slice(0, at);
-    };
-    picker.updateCalendars();
-  }
-  $("input[data-date-picker]").each(function () {
+    $("input[data-date-picker]").each(function () {
       var picker = $(this).data("daterangepicker");
       if (picker && picker.isShowing && event.target !== this && !$(event.target).closest(picker.container).length) { picker.hide(); }
     });

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from admin_app import clock, settings
@@ -275,7 +274,6 @@ def run(kind: ImportKind, table: Table, *, user, mode: str = "preview", as_of: d
     if to_apply:
         if progress is not None and hasattr(progress, "begin"):
             progress.begin(len(rows))
-        _begin_transaction(session)
         try:
             with settings.frozen():
                 _apply_units(kind, rows, ctx, session, progress)
@@ -290,14 +288,6 @@ def run(kind: ImportKind, table: Table, *, user, mode: str = "preview", as_of: d
     result.committed = True
     kind.after_commit([r for r in rows if r.ok and r.action in ("create", "update")], ctx)
     return result
-
-
-def _begin_transaction(session) -> None:
-    """Make the database transaction start now. pysqlite begins one only before a write, so a
-    SAVEPOINT issued first would open (and its RELEASE commit) a transaction of its own, and a
-    preview's rollback would keep the rows: a no-op write begins it (PostgreSQL needs none)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE import_record SET id = id WHERE 0 = 1"))
 
 
 BATCH_ROWS = 2000
