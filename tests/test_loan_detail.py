@@ -130,3 +130,23 @@ def test_lookup_by_loan_number_redirects_to_the_page(client_for, db):
 def test_not_in_the_menu(client_for, db):
     page = client_for("admin").get("/").get_data(as_text=True)
     assert 'href="/loan_detail/"' not in page
+
+
+def test_a_section_row_keeps_its_loan_for_the_next_reader(users, db):
+    """贷款详情 loads each section without joining the loan again; the rows it leaves in the
+    session must still know their loan. With noload() they kept loan=None in the identity
+    map, and the next reader of the same row in that session (调整分类 reading its open
+    change, 我的待办 reading a collection) got None: CI failed with 'NoneType' object has no
+    attribute 'loan_no' on 调整分类 whenever the row had not been garbage-collected yet."""
+    loan = full_history_loan(users)
+    sections = {key: load(loan.id) for key, load in SECTIONS.items()}  # held: stay in the map
+    assert sections["classifications"] and sections["collections"]
+    change = classification.open_change(loan.id)
+    assert change is sections["classifications"][0]
+    assert change.loan is loan
+    for key, rows in sections.items():
+        for row in rows:
+            if hasattr(row, "loan"):
+                assert row.loan is loan, key
+    guarantor_rows = [row.guarantor for row in sections["collections"] if row.guarantor is not None]
+    assert all(g.loan is loan for g in guarantor_rows)

@@ -7,7 +7,7 @@ from datetime import date
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from sqlalchemy import exists, select
-from sqlalchemy.orm import joinedload, noload
+from sqlalchemy.orm import joinedload, lazyload
 
 from admin_app import clock
 from admin_app.extensions import db
@@ -31,7 +31,9 @@ LABELS = {
 
 def _rows(model, *order, options=()):
     # The loan is already loaded: do not join it (and its customer's cards) again per section.
-    skip_loan = (noload(model.loan),) if hasattr(model, "loan") else ()
+    # lazyload, not noload: the row's loan then comes from the session's identity map when
+    # read (no statement), while noload fixed it to None for every later reader of the row.
+    skip_loan = (lazyload(model.loan),) if hasattr(model, "loan") else ()
 
     def load(loan_id):
         return list(db.session.execute(
@@ -64,7 +66,7 @@ SECTIONS = {
     "classifications": _rows(ClassificationChange, ClassificationChange.id.desc()),
     "approvals": _rows(ApprovalStep, ApprovalStep.id),
     "collections": _rows(Collection, Collection.contacted_at.desc(), Collection.id.desc(),
-                         options=(joinedload(Collection.guarantor).noload(Guarantor.loan),)),
+                         options=(joinedload(Collection.guarantor).lazyload(Guarantor.loan),)),
     "write_offs": _rows(WriteOff, WriteOff.id.desc()),
     "extension_applications": _rows(ExtensionApplication, ExtensionApplication.id.desc()),
 }
