@@ -440,3 +440,18 @@ def test_sqlite_penalty_function_equals_penalty_for(principal, rate, markup, gra
     expected = penalty_for(principal, rate, markup, days, grace)
     assert Decimal(str(_sqlite_penalty(float(principal), float(rate), float(markup), grace, days))) \
         .quantize(Decimal("0.01")) == expected
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(basis=st.integers(0, 10**16), unpaid=st.decimals(min_value=0, max_value=10**10, places=2),
+       rate_days=st.integers(0, 10**11), markup=st.decimals(min_value=0, max_value=200, places=6))
+@example(basis=1_800 * 10**6, unpaid=Decimal("0"), rate_days=0, markup=Decimal("30"))  # 0.065 -> 0.07
+def test_sqlite_basis_penalty_function_equals_the_ledger(basis, unpaid, rate_days, markup):
+    """job_basis_penalty (SQLite, integer arithmetic on the floats SQLite hands over) is
+    models.ledger.penalty_of of the stored basis plus unpaid × Σ rate×10^6 over the days."""
+    from jobs.steps.sql import _sqlite_basis_penalty
+    from models.ledger import penalty_of
+
+    expected = penalty_of(Decimal(basis) / 10**6 + unpaid * rate_days / 10**6, markup)
+    got = _sqlite_basis_penalty(basis, float(unpaid), rate_days, float(markup))
+    assert Decimal(str(got)).quantize(Decimal("0.01")) == max(expected, Decimal("0.00"))

@@ -61,7 +61,9 @@ def apply_advances(ctx) -> int:
             principal_paid = ROUND(installment.principal_paid + t.to_principal, 2),
             paid_off_date = CASE WHEN t.paid_off = 1 THEN t.due_date ELSE installment.paid_off_date END
         FROM job_advance_inst t
-        WHERE installment.id = t.installment_id""")
+        WHERE installment.id = t.installment_id
+          -- the IN makes SQLite walk the few ids instead of scanning 14,000,000 periods
+          AND installment.id IN (SELECT installment_id FROM job_advance_inst)""")
     ctx.execute("""
         CREATE TEMP TABLE job_advance_loan (
             loan_id INTEGER PRIMARY KEY, used NUMERIC(18, 2) NOT NULL, principal NUMERIC(18, 2) NOT NULL)""")
@@ -74,6 +76,6 @@ def apply_advances(ctx) -> int:
         SET advance_balance = ROUND(loan.advance_balance - t.used, 2),
             outstanding_principal = ROUND(loan.outstanding_principal - t.principal, 2)
         FROM job_advance_loan t
-        WHERE loan.id = t.loan_id""").rowcount or 0
+        WHERE loan.id = t.loan_id AND loan.id IN (SELECT loan_id FROM job_advance_loan)""").rowcount or 0
     sql.drop_temp(ctx.conn, "job_advance_inst", "job_advance_loan")
     return max(updated, 0)

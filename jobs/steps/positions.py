@@ -69,11 +69,11 @@ def collect_overdue_installments(ctx) -> None:
                        p.penalty_markup AS markup, p.grace_days AS grace, p.grace_mode,
                        p.compound_interest AS compound_on,
                        {sql.greatest("COALESCE(i.penalty_accrued_to, " + start + ")", start)} AS a
-                FROM installment i
-                JOIN loan l ON l.id = i.loan_id
-                JOIN loan_product p ON p.id = l.product_id
+                -- the overdue periods from ix_installment_open, then their loans (SQLite keeps the
+                -- CROSS JOIN order; with JOIN it walked every open loan's periods instead)
+                FROM installment i CROSS JOIN loan l CROSS JOIN loan_product p
                 WHERE i.paid_off_date IS NULL AND i.due_date < {as_of}
-                  AND l.status IN {OPEN_STATUSES_SQL}
+                  AND l.id = i.loan_id AND p.id = l.product_id AND l.status IN {OPEN_STATUSES_SQL}
             ) t
         ) s""")
     ctx.execute("""
