@@ -197,11 +197,14 @@ def install(session_factory) -> None:
             return
         if state.execution_options.get("postloan_unscoped"):
             return
-        uid = current_scope()
-        if uid is None:
-            return
+        # The models first: a statement of unscoped rows only (the user being loaded, the
+        # session row, settings) must not ask for the user, whose loading is such a statement
+        # (asking made flask_login load the user and its session row twice a request).
         models = _row_models(state.statement) & _scoped_models().keys()
-        if models:
+        if not models:
+            return
+        uid = current_scope()
+        if uid is not None:
             state.statement = state.statement.options(*_criteria_options(uid, frozenset(models)))
 
 

@@ -107,10 +107,23 @@ def _cache() -> dict | None:
     return cache
 
 
+_ALL_READ = "\0all"  # cache marker: every stored parameter has been read into it
+
+
 def _raw(key: str) -> str:
     cache = _cache()
-    if cache is not None and key in cache:
-        return cache[key]
+    if cache is not None:
+        if key in cache:
+            return cache[key]
+        if _ALL_READ not in cache:
+            # The first read of a request reads them all (a few dozen short rows, one
+            # statement): a page reads four to six keys, each a statement before.
+            cache[_ALL_READ] = True
+            stored = dict(db.session.execute(select(Setting.key, Setting.value)).all())
+            for param in PARAMS:
+                cache[param.key] = stored.get(param.key, param.default)
+            if key in cache:
+                return cache[key]
     value = db.session.execute(select(Setting.value).where(Setting.key == key)).scalar()
     value = value if value is not None else PARAMS_BY_KEY[key].default
     if cache is not None:

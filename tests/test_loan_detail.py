@@ -150,3 +150,26 @@ def test_a_section_row_keeps_its_loan_for_the_next_reader(users, db):
                 assert row.loan is loan, key
     guarantor_rows = [row.guarantor for row in sections["collections"] if row.guarantor is not None]
     assert all(g.loan is loan for g in guarantor_rows)
+
+
+@pytest.mark.parametrize("role", ["officer", "admin"])
+def test_a_page_reads_its_user_once_and_its_parameters_in_one_statement(client_for, users, db, role):
+    """Loading the user ran through the data-scope hook, which asked for the user again: the
+    user and its session row were read twice a request; and each parameter was a statement
+    (five on this page)."""
+    loan_id = full_history_loan(users).id
+    c = client_for(role)
+    seen = []
+    db.session.expunge_all()  # the tests' requests share one session: read as a fresh request does
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert c.get(f"/loan_detail/{loan_id}/").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert sum(s.startswith("SELECT user_account.") for s in seen) == 1, seen
+    assert sum(s.startswith("SELECT user_session.") for s in seen) == 1, seen
+    assert sum("FROM setting" in s for s in seen) == 1, [s for s in seen if "FROM setting" in s]
