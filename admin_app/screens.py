@@ -88,8 +88,8 @@ class SearchField:
             # A range the column's index serves on SQLite and PostgreSQL alike.
             return (col >= raw) & (col < raw + "\U0010ffff")
         if self.mode == "contains":
-            # Through the trigram index of either database (models.search), LIKE when too short.
-            return contains(col, raw, db.engine.dialect.name)
+            # Through the trigram or gram index of either database (models.search).
+            return contains(col, raw, db.engine.dialect.name, db.session, ScreenView.COUNT_CAP)
         try:
             return col == self.coerce(raw)
         except (TypeError, ValueError):

@@ -9,17 +9,33 @@ are listed in SEARCHED. Each database gets a trigram index over them:
   content (the table itself), kept in step by triggers on insert, delete and update of those
   columns; a search of at least 3 characters is a MATCH on it.
 
-Shorter text (「华信」 is two characters) has no trigram to look up: it is a LIKE / ILIKE scan
-on both databases, stopped early by the page and count limits. `contains()` builds the clause;
-admin_app.screens.SearchField (mode "contains") is its one caller.
+Shorter text (「华信」 is two characters, 「华」 one) has no trigram: a second index holds each
+value's grams, the text's pieces of one and two characters (`grams()` in Python, the rule
+both databases' objects are built from), over the same SEARCHED columns:
 
-The objects are created by migration a8c2e4f6b1d3 and, for a database built by create_all
-(tests), by the table events below."""
+- PostgreSQL: a GIN index per column on the array `search_grams(<column>)` (a SQL function
+  created beside it: the distinct one- and two-character substrings, lowercased as ILIKE
+  compares); a search of 1 or 2 characters is `search_grams(<column>) @> ARRAY[<text>]`.
+- SQLite: an FTS5 table per table (`<table>_grams`, contentless, tokenizer unicode61) whose
+  document for each column is the value's two-character pieces and its last character,
+  separated by spaces, written by triggers on insert, delete and update of those columns; a
+  2-character search is that piece as a phrase, a 1-character search a prefix query (served
+  by the table's prefix index of one character): every place the character stands is the
+  start of a piece.
+
+Text the gram index cannot look up (a character FTS5's unicode61 takes as a separator, such
+as punctuation) is a LIKE scan, stopped early by the page and count limits. Every index is a
+pre-filter: LIKE / ILIKE confirms, so NULL, case and the escape rules stay LIKE's. `contains()`
+builds the clause; admin_app.screens.SearchField (mode "contains") is its one caller.
+
+The trigram objects are created by migration a8c2e4f6b1d3, the gram objects by migration
+c5e7a9b1d3f8 and, for a database built by create_all (tests), both by the table events below."""
 from __future__ import annotations
 
 import sqlite3
 
-from sqlalchemy import and_, event, literal_column, select, text, true
+from sqlalchemy import Text, and_, bindparam, event, func, literal_column, select, text, true
+from sqlalchemy.dialects.postgresql import ARRAY, array
 
 SEARCHED: dict[str, tuple[str, ...]] = {
     "customer": ("name", "contact_person"),
@@ -90,6 +106,95 @@ def drop_statements(dialect: str, table: str) -> list[str]:
     return {"sqlite": sqlite_drop, "postgresql": postgresql_drop}.get(dialect, lambda t: [])(table)
 
 
+# ---- grams: the index of text shorter than a trigram -------------------------------------
+GRAM = 2  # characters: searches of 1..GRAM characters are looked up in the gram index
+GRAMS_FUNCTION = "search_grams"
+
+
+def grams(value: str | None) -> set[str]:
+    """The pieces of `value` a gram index holds (PostgreSQL's rule; SQLite holds the pieces of
+    two characters and the last character, and finds one character by prefix)."""
+    if not value:
+        return set()
+    low = value.lower()
+    return {low[i:i + n] for n in (1, 2) for i in range(len(low) - n + 1)}
+
+
+def gram_table(table: str) -> str:
+    return f"{table}_grams"
+
+
+def gram_index(table: str, column: str) -> str:
+    return f"ix_{table}_{column}_grams"
+
+
+def _sqlite_pieces(row: str, column: str) -> str:
+    """SQL: the value's two-character pieces and its last character, space-separated (the
+    document FTS5 tokenizes; a value of one character is its own piece, NULL stays NULL)."""
+    return (f"(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < length({row}.{column})) "
+            f"SELECT group_concat(substr({row}.{column}, i, {GRAM}), ' ') FROM n)")
+
+
+def sqlite_gram_create(table: str) -> list[str]:
+    cols = SEARCHED[table]
+    fts = gram_table(table)
+    names = ", ".join(cols)
+    new = ", ".join(_sqlite_pieces("new", c) for c in cols)
+    old = ", ".join(_sqlite_pieces("old", c) for c in cols)
+    # contentless: a delete gives the document as it was indexed, from the old row
+    delete = f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old});"
+    insert = f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new});"
+    return [
+        f"CREATE VIRTUAL TABLE {fts} USING fts5({names}, content='', "
+        "tokenize='unicode61 remove_diacritics 0', prefix='1', detail='column', columnsize=0)",
+        f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN {insert} END",
+        f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN {delete} END",
+        f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {names} ON {table} BEGIN {delete} {insert} END",
+        f"INSERT INTO {fts}(rowid, {names}) SELECT t.id, {', '.join(_sqlite_pieces('t', c) for c in cols)} "
+        f"FROM {table} t",
+    ]
+
+
+def sqlite_gram_drop(table: str) -> list[str]:
+    fts = gram_table(table)
+    return [f"DROP TRIGGER IF EXISTS {fts}_{k}" for k in ("ai", "ad", "au")] + [f"DROP TABLE IF EXISTS {fts}"]
+
+
+POSTGRESQL_GRAMS_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION {GRAMS_FUNCTION}(value text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(DISTINCT piece), '{{}}') FROM (
+    SELECT lower(substr(value, i, n)) AS piece
+    FROM generate_series(1, {GRAM}) n, generate_series(1, length(value) - n + 1) i) pieces
+$$"""
+
+
+def postgresql_gram_create(table: str) -> list[str]:
+    return [POSTGRESQL_GRAMS_FUNCTION] + [
+        f"CREATE INDEX IF NOT EXISTS {gram_index(table, c)} ON {table} USING gin ({GRAMS_FUNCTION}({c}))"
+        for c in SEARCHED[table]]
+
+
+def postgresql_gram_drop(table: str) -> list[str]:
+    return [f"DROP INDEX IF EXISTS {gram_index(table, c)}" for c in SEARCHED[table]]
+
+
+def gram_create_statements(dialect: str, table: str) -> list[str]:
+    if dialect == "sqlite":
+        return sqlite_gram_create(table) if SQLITE_TRIGRAM else []
+    return postgresql_gram_create(table) if dialect == "postgresql" else []
+
+
+def gram_drop_statements(dialect: str, table: str) -> list[str]:
+    return {"sqlite": sqlite_gram_drop, "postgresql": postgresql_gram_drop}.get(dialect, lambda t: [])(table)
+
+
+def _gram_lookup(raw: str) -> bool:
+    """Text the gram index finds: 1..GRAM characters, each one unicode61 keeps in a token
+    (letters and digits; punctuation would leave an empty phrase on SQLite)."""
+    return 0 < len(raw) <= GRAM and raw.isalnum()
+
+
 EXTENSION = "CREATE EXTENSION IF NOT EXISTS pg_trgm"
 EXTENSION_LOCK = 7_310_422  # pg_advisory_xact_lock key around EXTENSION
 
@@ -99,9 +204,9 @@ def is_search_object(name: str | None) -> bool:
     metadata: Alembic's comparison leaves them out)."""
     if not name:
         return False
-    if name.endswith("_trgm") and name.startswith("ix_"):
+    if name.startswith("ix_") and (name.endswith("_trgm") or name.endswith("_grams")):
         return True
-    return any(name == fts_table(t) or name.startswith(fts_table(t) + "_") for t in SEARCHED)
+    return any(name == f or name.startswith(f + "_") for t in SEARCHED for f in (fts_table(t), gram_table(t)))
 
 
 def missing_objects(conn) -> list[str]:
@@ -110,11 +215,12 @@ def missing_objects(conn) -> list[str]:
     dialect = conn.dialect.name
     if dialect == "sqlite" and SQLITE_TRIGRAM:
         present = set(conn.execute(text("SELECT name FROM sqlite_master")).scalars())
-        wanted = [n for t in SEARCHED for n in [fts_table(t)] + [f"{fts_table(t)}_{k}" for k in ("ai", "ad", "au")]]
+        wanted = [n for t in SEARCHED for f in (fts_table(t), gram_table(t))
+                  for n in [f] + [f"{f}_{k}" for k in ("ai", "ad", "au")]]
     elif dialect == "postgresql":
         present = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"))
                       .scalars())
-        wanted = [trgm_index(t, c) for t, cols in SEARCHED.items() for c in cols]
+        wanted = [i(t, c) for t, cols in SEARCHED.items() for c in cols for i in (trgm_index, gram_index)]
     else:
         return []
     return [n for n in wanted if n not in present]
@@ -124,16 +230,24 @@ def _like_pattern(raw: str) -> str:
     return "%" + raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def contains(column, raw: str, dialect: str):
+def contains(column, raw: str, dialect: str, session=None, count_cap: int = 10_000):
     """Where `column` (a mapped column) contains `raw`, through the trigram index when there
-    is one for it and `raw` is long enough."""
+    is one for it and `raw` is long enough, through the gram index when `raw` is shorter.
+
+    With a `session`, a gram held by many rows is left to the scan on SQLite (see
+    `_gram_worth_it`; `count_cap` is the list's count limit)."""
     raw = raw.strip()
     if not raw:
         return true()
     expr = getattr(column, "expression", column)
     table = getattr(getattr(expr, "table", None), "name", None)
     name = getattr(expr, "name", None)
-    indexed = table in SEARCHED and name in SEARCHED[table] and len(raw) >= MIN_INDEXED
+    searched = table in SEARCHED and name in SEARCHED[table]
+    indexed = searched and len(raw) >= MIN_INDEXED
+    if searched and _gram_lookup(raw) and (dialect == "postgresql" or dialect == "sqlite" and SQLITE_TRIGRAM):
+        if session is None or _gram_worth_it(session, expr, raw, dialect, count_cap):
+            return and_(_gram_clause(expr, raw, dialect), _like(column, raw, dialect))
+        return _like(column, raw, dialect)
     if dialect == "sqlite" and indexed and SQLITE_TRIGRAM:
         fts = fts_table(table)
         phrase = '"' + raw.replace('"', '""') + '"'
@@ -142,12 +256,53 @@ def contains(column, raw: str, dialect: str):
         key = expr.table.c.id
         # FTS5 has matched the trigrams; LIKE confirms (and keeps NULL and case rules as LIKE's).
         return and_(key.in_(hits), column.like(_like_pattern(raw), escape="\\"))
+    return _like(column, raw, dialect)
+
+
+def _like(column, raw: str, dialect: str):
     if dialect == "postgresql":
         # Text without letter case (Chinese, digits) needs no ILIKE: LIKE matches the same rows,
-        # uses the same index and scans faster where there is none (2 characters).
+        # uses the same index and scans faster where there is none.
         caseless = raw.lower() == raw.upper()
         return (column.like if caseless else column.ilike)(_like_pattern(raw), escape="\\")
     return column.like(_like_pattern(raw), escape="\\")
+
+
+def _gram_worth_it(session, expr, raw: str, dialect: str, count_cap: int) -> bool:
+    """Whether the gram index is the cheaper way to a first page and its capped count.
+
+    SQLite lists every row the index holds for the gram before the first row is read (an
+    IN list it builds in full): that costs the gram's rows, M. A scan stopped by the count
+    cap reads about cap * N / M rows of the N in the table. The two are equal where
+    M = sqrt(cap * N): a gram held by more rows than that is found by the scan, and the
+    question costs at most that many index entries. PostgreSQL's planner weighs the same
+    with the statistics it keeps on the indexed expression."""
+    if dialect != "sqlite":
+        return True
+    table = expr.table
+    rows = session.execute(select(func.max(table.c.id))).scalar() or 0
+    limit = max(int((count_cap * rows) ** 0.5), count_cap)
+    held = session.execute(select(func.count()).select_from(
+        gram_hits(expr, raw).limit(limit).subquery())).scalar()
+    return held < limit
+
+
+def gram_hits(expr, raw: str):
+    """SQLite: the ids of the rows whose `expr` holds the gram `raw` (a superset: FTS5 folds
+    case and splits as unicode61 does)."""
+    fts = gram_table(expr.table.name)
+    query = f'{expr.name} : "{raw}"' + ("*" if len(raw) < GRAM else "")
+    return (select(literal_column("rowid")).select_from(text(fts))
+            .where(text(f"{fts} MATCH :q").bindparams(bindparam("q", query, unique=True))))
+
+
+def _gram_clause(expr, raw: str, dialect: str):
+    """The rows whose value holds `raw` (1..GRAM letters or digits) by the gram index: a
+    superset LIKE narrows."""
+    if dialect == "postgresql":
+        pieces = array([raw.lower()], type_=ARRAY(Text))
+        return getattr(func, GRAMS_FUNCTION)(expr, type_=ARRAY(Text)).contains(pieces)
+    return expr.table.c.id.in_(gram_hits(expr, raw))
 
 
 def _install(target, connection, **kw):
@@ -162,10 +317,14 @@ def _install(target, connection, **kw):
         opclass = trgm_opclass(connection)
     for statement in create_statements(connection.dialect.name, target.name, opclass):
         connection.exec_driver_sql(statement)
+    for statement in (gram_drop_statements(connection.dialect.name, target.name)
+                      + gram_create_statements(connection.dialect.name, target.name)):
+        connection.exec_driver_sql(statement)
 
 
 def _remove(target, connection, **kw):
-    for statement in drop_statements(connection.dialect.name, target.name):
+    for statement in (drop_statements(connection.dialect.name, target.name)
+                      + gram_drop_statements(connection.dialect.name, target.name)):
         connection.exec_driver_sql(statement)
 
 
