@@ -53,6 +53,9 @@ def create_app(config: dict | None = None, config_name: str | None = None) -> Fl
         from admin_app import data_scope
 
         data_scope.install(db.session)
+        from services import portfolio_summary
+
+        portfolio_summary.install(db.session)
 
     _register_security(app)
     from admin_app.auth import bp as auth_bp

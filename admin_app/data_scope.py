@@ -78,6 +78,8 @@ def _rules(a: _Aliases) -> dict:
         m.Receipt: lambda uid: exists().where(
             m.Collection.id == m.Receipt.collection_id,
             loan_in_scope(m.Collection.loan_id, uid)).correlate_except(m.Collection),
+        # 首页's portfolio summary rows carry the 客户经理 of the loans they count.
+        m.PortfolioSummary: lambda uid: _loan_rule(m.PortfolioSummary, uid),
         # Credit-line warnings point at a customer only.
         m.Warning: lambda uid: or_(
             and_(m.Warning.loan_id.isnot(None), loan_in_scope(m.Warning.loan_id, uid)),

@@ -22,6 +22,7 @@ STEP_LABELS = {
     "jobs.steps.proposals": "五级分类系统提案",
     "jobs.steps.warnings": "预警",
     "jobs.steps.snapshot": "月末快照",
+    "jobs.steps.summary": "首页资产概况汇总",
     "jobs.steps.retention": "个人信息保留期满匿名化",
 }
 

@@ -13,6 +13,7 @@ from .warning import Warning, Setting, JobRun  # noqa: F401
 from .audit import AuditLog  # noqa: F401
 from .snapshot import (PortfolioSnapshot, SnapshotCohort, SnapshotMigration, SnapshotMonth,  # noqa: F401
                        SnapshotSummary)
+from .portfolio_summary import PortfolioSummary  # noqa: F401
 from .import_record import ImportRecord, ImportBalanceCheck  # noqa: F401
 from .submission import FormSubmission  # noqa: F401
 from .privacy import PiiAccess  # noqa: F401

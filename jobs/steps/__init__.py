@@ -50,6 +50,6 @@ def read_params(conn: Connection) -> dict[str, int]:
 
 
 def steps():
-    from . import advances, positions, proposals, retention, snapshot, warnings
+    from . import advances, positions, proposals, retention, snapshot, summary, warnings
 
-    return (advances.run, positions.run, proposals.run, warnings.run, snapshot.run, retention.run)
+    return (advances.run, positions.run, proposals.run, warnings.run, snapshot.run, retention.run, summary.run)

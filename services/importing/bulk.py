@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from admin_app.extensions import db
 from models import ImportBalanceCheck, Installment, Loan, LoanEntry, Repayment
 from models.ledger import Entry, replay
-from services import BusinessError, ledger, limits
+from services import BusinessError, ledger, limits, portfolio_summary
 from services.loans import loan_values, schedule_values
 from .engine import INTEGRITY, RowError, refuse_unit
 from .lookups import chunked
@@ -120,6 +120,7 @@ def write_loans(kind, units, ctx) -> list:
     if not loans:
         return []
     ids = insert_with_ids(Loan.__table__, loans)
+    portfolio_summary.add_loans(db.session.connection(), ids)  # 首页's summary counts them
     rows = []
     for loan_id, installments in zip(ids, schedules):
         rows += [{**i, "loan_id": loan_id} for i in installments]
@@ -263,10 +264,12 @@ def _write_repayments(done, counts, ctx) -> None:
     by_keys = defaultdict(list)
     for row in loan_rows:  # one UPDATE statement per set of columns (settled loans carry more)
         by_keys[tuple(sorted(k for k in row if k.startswith("v_")))].append(row)
-    for keys, rows in by_keys.items():
-        stmt = (update(loans).where(loans.c.id == bindparam("b_id"))
-                .values({**{k[2:]: bindparam(k) for k in keys}, "version": loans.c.version + 1}))
-        db.session.execute(stmt, rows)
+    db.session.flush()
+    with portfolio_summary.moving(db.session.connection(), [row["b_id"] for row in loan_rows]):
+        for keys, rows in by_keys.items():
+            stmt = (update(loans).where(loans.c.id == bindparam("b_id"))
+                    .values({**{k[2:]: bindparam(k) for k in keys}, "version": loans.c.version + 1}))
+            db.session.execute(stmt, rows)
     checked = [loan.id for _u, loan, _b, _p, check, _e in done if check is not None]
     for part in chunked(checked):
         db.session.execute(delete(ImportBalanceCheck).where(ImportBalanceCheck.loan_id.in_(part)))
