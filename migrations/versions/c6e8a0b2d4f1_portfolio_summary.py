@@ -3,7 +3,7 @@
 every change to a loan keeps it in step: services.portfolio_summary).
 
 Revision ID: c6e8a0b2d4f1
-Revises: f1b3d5a7c9e2
+Revises: c5e7a9b1d3f8
 Create Date: 2026-12-01 06:50:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = 'c6e8a0b2d4f1'
-down_revision = 'f1b3d5a7c9e2'
+down_revision = 'c5e7a9b1d3f8'
 branch_labels = None
 depends_on = None
 
