@@ -28,22 +28,25 @@ SHOWN_ERRORS = 30
 def import_command(kind, path, commit, skip_invalid, refresh, username):
     """导入客户、银行卡、授信、贷款、利率调整记录、展期记录、还款记录、核销记录、担保人或抵质押物(.xlsx 或 .csv)。"""
     from models import User
-    from services.importing import FileRefused, error_report, import_file
+    from services.importing import FileRefused, import_path
     from services.importing.engine import ACTIONS
+    from services.importing.reading import XLSX_MAGIC
 
     user = None
     if username:
         user = db.session.scalar(select(User).where(User.username == username))
         if user is None:
             raise click.ClickException(f"用户 {username} 不存在")
-    with open(path, "rb") as fh:
-        data = fh.read()
     mode = ("valid" if skip_invalid else "all") if commit else "preview"
+    with open(path, "rb") as fh:
+        ext = "xlsx" if fh.read(len(XLSX_MAGIC)) == XLSX_MAGIC else "csv"
+    target = f"{os.path.splitext(path)[0]}_错误报告.{ext}"
+    # The file is streamed: checked and written in chunks, each refused row written to the
+    # report as it is found (services.importing.import_path).
     with click.progressbar(length=1, label="导入中", show_pos=True, show_percent=True) as bar:
         try:
-            outcome = import_file(kind, data, os.path.basename(path), user=user, mode=mode, refresh=refresh,
-                                  max_rows=10_000_000, report_folder=current_app.config["UPLOAD_FOLDER"],
-                                  progress=_Progress(bar))
+            outcome = import_path(kind, path, user=user, mode=mode, refresh=refresh, report_path=target,
+                                  report_folder=current_app.config["UPLOAD_FOLDER"], progress=_Progress(bar))
         except FileRefused as err:
             db.session.rollback()
             click.echo(f"无法导入 {path}:{err}", err=True)
@@ -51,21 +54,16 @@ def import_command(kind, path, commit, skip_invalid, refresh, username):
     result = outcome.result
     click.echo(outcome.message)
     counts = result.counts
-    click.echo("、".join(f"{ACTIONS[k]} {counts[k]}" for k in ACTIONS) + f"(共 {len(result.rows)} 行)")
+    click.echo("、".join(f"{ACTIONS[k]} {counts[k]}" for k in ACTIONS) + f"(共 {result.row_count} 行)")
     if result.extra_headers:
         click.echo("忽略的列(不在模板中):" + "、".join(result.extra_headers))
     if result.file_error:
         raise SystemExit(1)
-    for row in result.error_rows[:SHOWN_ERRORS]:
-        click.echo(f"  第 {row.number} 行:{row.error_text()}", err=True)
-    if len(result.error_rows) > SHOWN_ERRORS:
-        click.echo(f"  ……另有 {len(result.error_rows) - SHOWN_ERRORS} 行错误,见错误报告", err=True)
-    if result.error_rows:
-        content, ext = error_report(result, outcome.table.file_format)
-        stem = os.path.splitext(path)[0]
-        target = f"{stem}_错误报告.{ext}"
-        with open(target, "wb") as fh:
-            fh.write(content)
+    for number, text in result.first_errors[:SHOWN_ERRORS]:
+        click.echo(f"  第 {number} 行:{text}", err=True)
+    if result.error_count > SHOWN_ERRORS:
+        click.echo(f"  ……另有 {result.error_count - SHOWN_ERRORS} 行错误,见错误报告", err=True)
+    if result.error_count:
         click.echo(f"错误报告:{target}", err=True)
         raise SystemExit(2)
 

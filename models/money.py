@@ -14,6 +14,7 @@ import calendar
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from functools import lru_cache
 
 from .enums import REPAYMENT_METHODS
 
@@ -29,8 +30,10 @@ def money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+@lru_cache(maxsize=1 << 16)
 def add_months(start: date, months: int) -> date:
-    """`start` plus whole months, the day clamped to the month's end."""
+    """`start` plus whole months, the day clamped to the month's end. Cached: the ledger asks
+    it millions of times over a book, for a few thousand distinct dates."""
     index = start.month - 1 + months
     year, month = start.year + index // 12, index % 12 + 1
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))

@@ -4,15 +4,16 @@ nothing half-done. One machinery (engine, reading, files) and one declaration pe
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import date
 
 from admin_app.extensions import db
 from .engine import ACTIONS, MODES, ImportResult, RowError  # noqa: F401
-from .files import error_report, export_csv, template_xlsx  # noqa: F401
+from .files import ErrorReport, error_report, export_csv, template_xlsx  # noqa: F401
 from .kinds import KINDS
-from .reading import FileRefused, Table, read_table  # noqa: F401
+from .reading import FileRefused, Table, open_table, read_table  # noqa: F401
 
 REPORT_DIR = "import_reports"
 
@@ -31,11 +32,11 @@ class ImportOutcome:
         if r.mode == "preview":
             return "预览:" + r.summary()
         if not r.committed:
-            return f"有 {len(r.error_rows)} 行错误,全部导入未执行,没有写入任何数据。"
+            return f"有 {r.error_count} 行错误,全部导入未执行,没有写入任何数据。"
         if r.nothing_to_do:
             return "文件中的记录均已存在,没有任何变化(重复导入)。"
         text = "导入完成:" + r.summary()
-        if r.error_rows:
+        if r.error_count:
             text += ",错误行未导入,可下载错误报告。"
         return text
 
@@ -63,13 +64,42 @@ def import_file(kind_key: str, data: bytes, file_name: str, *, user, mode: str =
     return outcome
 
 
+def import_path(kind_key: str, path: str, *, user, mode: str = "preview", refresh: bool = False,
+                as_of: date | None = None, max_rows: int = 10_000_000, report_path: str | None = None,
+                report_folder: str | None = None, progress=None, bulk: bool = True,
+                chunk_rows: int | None = None) -> ImportOutcome:
+    """`import_file` for a file on disk too large to hold (`flask import`, a migration): read,
+    checked and written a chunk of rows at a time (engine.run_stream) with the same checks,
+    messages and all-or-nothing as the screens. Refused rows are written to `report_path` as
+    they are found (none refused: no file); a non-preview run is recorded in 导入记录 with a copy
+    of that report."""
+    from .engine import STREAM_CHUNK_ROWS, run_stream
+
+    kind = kind_of(kind_key)
+    table = open_table(path, max_rows)
+    report = ErrorReport(report_path, kind, table.headers, table.file_format) if report_path else None
+    try:
+        result = run_stream(kind, table.headers, table.passes, user=user, mode=mode, as_of=as_of, refresh=refresh,
+                            bulk=bulk, progress=progress, report=report, notes=table.notes,
+                            chunk_rows=chunk_rows or STREAM_CHUNK_ROWS)
+    finally:
+        if report is not None:
+            report.close()
+    outcome = ImportOutcome(result, table)
+    if mode != "preview":
+        written = report_path if report is not None and report.rows else None
+        outcome.record = record_import(outcome, os.path.basename(path), user, report_folder, report_file=written)
+    return outcome
+
+
 def engine_run(kind, table, **kw) -> ImportResult:
     from .engine import run
 
     return run(kind, table, **kw)
 
 
-def record_import(outcome: ImportOutcome, file_name: str, user, report_folder: str | None):
+def record_import(outcome: ImportOutcome, file_name: str, user, report_folder: str | None,
+                  report_file: str | None = None):
     from admin_app.audit import log_action
     from models import ImportBalanceCheck, ImportRecord
 
@@ -84,16 +114,20 @@ def record_import(outcome: ImportOutcome, file_name: str, user, report_folder: s
     else:
         status = "partial" if counts["error"] else "imported"
     report_name = None
-    if result.error_rows and report_folder:
-        content, ext = error_report(result, table.file_format)
+    if result.error_count and report_folder:
         folder = os.path.join(report_folder, REPORT_DIR)
         os.makedirs(folder, exist_ok=True)
-        report_name = f"{uuid.uuid4().hex}.{ext}"
-        with open(os.path.join(folder, report_name), "wb") as fh:
-            fh.write(content)
+        if report_file:  # written as the rows were refused (a streamed run)
+            report_name = f"{uuid.uuid4().hex}{os.path.splitext(report_file)[1]}"
+            shutil.copyfile(report_file, os.path.join(folder, report_name))
+        elif result.error_rows:
+            content, ext = error_report(result, table.file_format)
+            report_name = f"{uuid.uuid4().hex}.{ext}"
+            with open(os.path.join(folder, report_name), "wb") as fh:
+                fh.write(content)
     record = ImportRecord(kind=result.kind.key, file_name=(file_name or "")[:255] or "(未命名)",
                           sha256=table.sha256, file_format=table.file_format, mode=result.mode, outcome=status,
-                          rows_total=len(result.rows), rows_created=counts["create"],
+                          rows_total=result.row_count, rows_created=counts["create"],
                           rows_updated=counts["update"], rows_skipped=counts["skip"], rows_error=counts["error"],
                           report_name=report_name, note=outcome.message[:2000],
                           user_id=getattr(user, "id", None), username=getattr(user, "username", "system"))

@@ -8,6 +8,7 @@ transaction that is rolled back); "all" commits only when no row has an error (o
 transaction); "valid" commits the rows without errors and reports the others."""
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -88,6 +89,10 @@ class ImportKind:
     # Said of a row refused because another row of its unit was.
     unit_refused: str = "同一组的其他行有错误,本行未导入"
 
+    # The columns unit_of reads (none: every row is its own unit). A streamed file is read
+    # once for them first, so a unit is applied when its last row has been read.
+    unit_columns: tuple[str, ...] = ()
+
     def unit_of(self, row: ImportRow) -> Any:
         """Rows of one unit are applied (and refused) together."""
         return row.number
@@ -115,8 +120,9 @@ class ImportKind:
         """After a unit is written (flushed): let go of its objects, so a large file does not
         keep every loan's schedule in the session (memory and garbage collection grow with it)."""
 
-    def after_commit(self, rows: list[ImportRow], ctx: "Context") -> None:
-        """Work after a successful commit (e.g. 导入后立即刷新)."""
+    def after_commit(self, written: int, ctx: "Context") -> None:
+        """Work after a successful commit that created or updated `written` rows (e.g.
+        导入后立即刷新)."""
 
     # ---- declared once, read by the template and the matcher -------------------------
     def header_map(self) -> dict[str, Column]:
@@ -160,11 +166,23 @@ class ImportResult:
     committed: bool = False
     conflict: str | None = None
     file_notes: list[str] = field(default_factory=list)
+    # A streamed run (run_stream) keeps no rows: the outcomes are counted as the rows go by,
+    # the refused rows go to the error report, and the first few are kept to be shown.
+    tally: Counter | None = None
+    first_errors: list[tuple[int, str]] = field(default_factory=list)  # (row number, error text)
 
     @property
     def counts(self) -> dict[str, int]:
-        c = Counter(r.outcome for r in self.rows)
+        c = self.tally if self.tally is not None else Counter(r.outcome for r in self.rows)
         return {k: c.get(k, 0) for k in ACTIONS}
+
+    @property
+    def row_count(self) -> int:
+        return sum(self.tally.values()) if self.tally is not None else len(self.rows)
+
+    @property
+    def error_count(self) -> int:
+        return self.counts["error"]
 
     @property
     def error_rows(self) -> list[ImportRow]:
@@ -174,7 +192,7 @@ class ImportResult:
     def file_error(self) -> str | None:
         if self.missing:
             return "缺少必填列:" + "、".join(self.missing)
-        if not self.rows:
+        if not self.row_count:
             return "文件中没有数据行"
         return self.conflict
 
@@ -186,7 +204,7 @@ class ImportResult:
     @property
     def nothing_to_do(self) -> bool:
         c = self.counts
-        return not c["create"] and not c["update"] and not c["error"] and bool(self.rows)
+        return not c["create"] and not c["update"] and not c["error"] and bool(self.row_count)
 
 
 def _is_blank(cells: list) -> bool:
@@ -210,36 +228,59 @@ def match_headers(kind: ImportKind, headers: list[str]):
     return matched, extra, derived, missing
 
 
+def parse_row(kind: ImportKind, number: int, cells: list, matched: dict[str, int], columns=None) -> ImportRow:
+    row = ImportRow(number=number, cells=cells)
+    for col in columns if columns is not None else kind.columns:
+        index = matched.get(col.header)
+        value = cells[index] if index is not None and index < len(cells) else None
+        try:
+            row.values[col.key] = col.convert(value)
+        except FieldError as err:
+            row.values[col.key] = None
+            row.fail(str(err), col.header)
+    return row
+
+
 def parse_rows(kind: ImportKind, table: Table, matched: dict[str, int]) -> list[ImportRow]:
-    rows = []
-    for offset, cells in enumerate(table.rows):
-        if _is_blank(cells):
-            continue
-        row = ImportRow(number=offset + 2, cells=cells)
-        for col in kind.columns:
-            index = matched.get(col.header)
-            value = cells[index] if index is not None and index < len(cells) else None
-            try:
-                row.values[col.key] = col.convert(value)
-            except FieldError as err:
-                row.values[col.key] = None
-                row.fail(str(err), col.header)
-        rows.append(row)
-    return rows
+    return [parse_row(kind, offset + 2, cells, matched) for offset, cells in enumerate(table.rows)
+            if not _is_blank(cells)]
 
 
-def mark_duplicates(kind: ImportKind, rows: list[ImportRow]) -> None:
+def mark_duplicates(kind: ImportKind, rows: list[ImportRow], first: dict | None = None, digest: bool = False) -> None:
+    """文件内重复: a row whose file key an earlier row had. `first` (key -> row number) carries
+    the keys seen over the chunks of a streamed file; with `digest` it holds a 16-byte hash of
+    each key instead of the key (a million keys in some 100 MB less)."""
     if not kind.file_key:
         return
-    first: dict[tuple, int] = {}
+    first = {} if first is None else first
     for row in rows:
         key = tuple(row.values.get(k) for k in kind.file_key)
         if all(v is None for v in key):
             continue
+        if digest:
+            key = hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
         if key in first:
             row.fail(f"文件内重复(与第 {first[key]} 行相同)")
         else:
             first[key] = row.number
+
+
+def check_rows(kind: ImportKind, rows: list[ImportRow], ctx: "Context", first: dict | None = None,
+               digest: bool = False) -> None:
+    """Every check before anything is written: the row rules, 文件内重复, the kind's batch
+    lookups and its decision for each row."""
+    for row in rows:
+        if row.ok:
+            kind.row_rules(row, ctx)
+    mark_duplicates(kind, rows, first, digest)
+    kind.prepare(rows, ctx)
+    for row in rows:
+        if not row.ok:
+            continue
+        try:
+            row.action = kind.decide(row, ctx)
+        except RowError as err:
+            row.fail(str(err), err.column)
 
 
 def run(kind: ImportKind, table: Table, *, user, mode: str = "preview", as_of: date | None = None,
@@ -255,18 +296,7 @@ def run(kind: ImportKind, table: Table, *, user, mode: str = "preview", as_of: d
     if result.file_error:
         return result
     ctx = Context(user=user, as_of=as_of or clock.business_date(), own_only=own_only, refresh=refresh, bulk=bulk)
-    for row in rows:
-        if row.ok:
-            kind.row_rules(row, ctx)
-    mark_duplicates(kind, rows)
-    kind.prepare(rows, ctx)
-    for row in rows:
-        if not row.ok:
-            continue
-        try:
-            row.action = kind.decide(row, ctx)
-        except RowError as err:
-            row.fail(str(err), err.column)
+    check_rows(kind, rows, ctx)
     session = db.session
     to_apply = mode != "preview" or kind.preview_applies
     if mode == "all" and result.error_rows:
@@ -286,7 +316,101 @@ def run(kind: ImportKind, table: Table, *, user, mode: str = "preview", as_of: d
         return result
     session.commit()
     result.committed = True
-    kind.after_commit([r for r in rows if r.ok and r.action in ("create", "update")], ctx)
+    kind.after_commit(sum(1 for r in rows if r.ok and r.action in ("create", "update")), ctx)
+    return result
+
+
+STREAM_CHUNK_ROWS = 10_000
+
+
+def run_stream(kind: ImportKind, headers: list[str], passes: Callable[[], Any], *, user, mode: str = "preview",
+               as_of: date | None = None, own_only: bool = False, refresh: bool = False, bulk: bool = True,
+               progress=None, report=None, notes=(), chunk_rows: int = STREAM_CHUNK_ROWS,
+               shown_errors: int = 30) -> ImportResult:
+    """`run` for a file too large to hold (`flask import`): the same checks, decisions and
+    writes, a chunk of rows at a time, in one transaction (committed, or rolled back as `run`
+    would). `passes()` gives a fresh iterator of (row number, cells) over the data rows; the
+    file is read twice: first for the row count (the progress bar) and the row each unit ends
+    at, then to check and write whole units in chunks of about `chunk_rows` rows. What is
+    kept across chunks: the keys seen (文件内重复), the outcome counts, the first refused rows;
+    each refused row goes to `report` (ErrorReport) as it is found."""
+    assert mode in MODES
+    matched, extra, derived, missing = match_headers(kind, headers)
+    result = ImportResult(kind, mode, headers, [], matched, extra, derived, missing, file_notes=list(notes),
+                          tally=Counter())
+    if missing:
+        return result
+    unit_cols = [c for c in kind.columns if c.key in kind.unit_columns]
+    ends: dict[Any, int] = {}  # unit -> number of its last row
+    total = 0
+    for number, cells in passes():
+        if _is_blank(cells):
+            continue
+        total += 1
+        if unit_cols:
+            ends[kind.unit_of(parse_row(kind, number, cells, matched, unit_cols))] = number
+    if not total:
+        return result
+    if progress is not None and hasattr(progress, "begin"):
+        progress.begin(total)
+    ctx = Context(user=user, as_of=as_of or clock.business_date(), own_only=own_only, refresh=refresh, bulk=bulk)
+    # 文件内重复 across chunks: unless the file key holds the unit's columns (then a duplicate
+    # is in the same unit, so in the same chunk), every key is remembered, as a digest.
+    across = not unit_cols or not set(kind.unit_columns) <= set(kind.file_key)
+    first: dict = {}
+    session = db.session
+    to_apply = mode != "preview" or kind.preview_applies
+
+    def process(rows: list[ImportRow]) -> None:
+        rows.sort(key=lambda r: r.number)
+        check_rows(kind, rows, ctx, first if across else {}, digest=True)
+        if to_apply:
+            _apply_units(kind, rows, ctx, session, None)
+        if progress:
+            progress(len(rows))
+        for row in rows:
+            result.tally[row.outcome] += 1
+            if row.errors:
+                if len(result.first_errors) < shown_errors:
+                    result.first_errors.append((row.number, row.error_text()))
+                if report is not None:
+                    report.add(row)
+
+    try:
+        with settings.frozen():
+            waiting: dict[Any, list[ImportRow]] = {}
+            ready: list[ImportRow] = []
+            for number, cells in passes():
+                if _is_blank(cells):
+                    continue
+                row = parse_row(kind, number, cells, matched)
+                if unit_cols:
+                    unit = kind.unit_of(row)
+                    waiting.setdefault(unit, []).append(row)
+                    if ends.get(unit) == number:
+                        ready += waiting.pop(unit)
+                else:
+                    ready.append(row)
+                if len(ready) >= chunk_rows:
+                    process(ready)
+                    ready = []
+            for rows in waiting.values():  # not expected: the file changed between the passes
+                ready += rows
+            if ready:
+                process(ready)
+    except BatchConflict:
+        session.rollback()
+        result.conflict = "写入时与已有记录冲突(可能有人同时在修改这些记录),没有写入任何数据,请重新预览后再导入"
+        return result
+    except BaseException:
+        session.rollback()
+        raise
+    if mode == "preview" or (mode == "all" and result.tally["error"]):
+        session.rollback()
+        return result
+    session.commit()
+    result.committed = True
+    kind.after_commit(result.tally["create"] + result.tally["update"], ctx)
     return result
 
 

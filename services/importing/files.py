@@ -75,22 +75,67 @@ GENERAL_NOTES = (
 
 def error_report(result: ImportResult, file_format: str) -> tuple[bytes, str]:
     """(content, extension): the refused rows exactly as uploaded plus 错误原因."""
-    headers = [cell_text(h) for h in result.headers] + [ERROR_COLUMN]
-    rows = [[_out(c) for c in row.cells] + [row.error_text()] for row in result.error_rows]
-    if file_format == "xlsx":
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet(result.kind.label)
-        sheet.append([neutralise(h) for h in headers])
-        for row in rows:
-            sheet.append(row)
-        out = io.BytesIO()
-        book.save(out)
-        return out.getvalue(), "xlsx"
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow([neutralise(h) for h in headers])
-    writer.writerows(rows)
-    return ("\ufeff" + text.getvalue()).encode("utf-8"), "csv"
+    out = io.BytesIO()
+    report = ErrorReport(out, result.kind, result.headers, file_format)
+    for row in result.error_rows:
+        report.add(row)
+    report.close()
+    return out.getvalue(), report.ext
+
+
+class ErrorReport:
+    """The error report written row by row as the refused rows are found (a streamed import
+    keeps no rows): the header row is written with the first refused row, so a run that
+    refuses nothing leaves no file. `target` is a path or a binary file object."""
+
+    def __init__(self, target, kind: ImportKind, headers: list, file_format: str):
+        self.target, self.kind = target, kind
+        self.headers = [cell_text(h) for h in headers] + [ERROR_COLUMN]
+        self.ext = "xlsx" if file_format == "xlsx" else "csv"
+        self.rows = 0
+        self._fh = self._book = self._sheet = self._writer = None
+
+    def _open(self) -> None:
+        header = [neutralise(h) for h in self.headers]
+        if self.ext == "xlsx":
+            self._book = Workbook(write_only=True)
+            self._sheet = self._book.create_sheet(self.kind.label)
+            self._sheet.append(header)
+            return
+        if isinstance(self.target, (str, bytes)) or hasattr(self.target, "__fspath__"):
+            self._fh = open(self.target, "w", encoding="utf-8-sig", newline="")
+        else:
+            self._fh = io.TextIOWrapper(self.target, encoding="utf-8-sig", newline="", write_through=True)
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(header)
+
+    def add(self, row) -> None:
+        if self.rows == 0:
+            self._open()
+        self.rows += 1
+        line = [_out(c) for c in row.cells] + [row.error_text()]
+        if self._sheet is not None:
+            self._sheet.append(line)
+        else:
+            self._writer.writerow(line)
+
+    def close(self) -> None:
+        if self.rows == 0:
+            if not (isinstance(self.target, (str, bytes)) or hasattr(self.target, "__fspath__")):
+                self._open()  # an in-memory report of no rows: the header alone
+            else:
+                return
+        if self._book is not None:
+            self._book.save(self.target)
+            self._book = self._sheet = None
+        elif self._fh is not None:
+            self._fh.flush()
+            if isinstance(self._fh, io.TextIOWrapper) and not isinstance(self.target, (str, bytes)) \
+                    and not hasattr(self.target, "__fspath__"):
+                self._fh.detach()  # the caller's file object stays open
+            else:
+                self._fh.close()
+            self._fh = None
 
 
 def export_csv(kind: ImportKind) -> bytes:

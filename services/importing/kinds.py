@@ -437,8 +437,8 @@ class LoanKind(ImportKind):
             if loan is not None:
                 release_loan(loan)
 
-    def after_commit(self, rows, ctx):
-        if ctx.refresh and rows:
+    def after_commit(self, written, ctx):
+        if ctx.refresh and written:
             refresh_now(ctx.as_of)
 
 
@@ -545,6 +545,8 @@ class RepaymentKind(ImportKind):
         return sorted(rows, key=lambda r: (str(r.values.get("loan_no") or ""), r.values.get("paid_on") or date.min,
                                            r.number))
 
+    unit_columns = ("loan_no",)
+
     def unit_of(self, row):
         return row.values.get("loan_no") or ("row", row.number)
 
@@ -604,8 +606,8 @@ class RepaymentKind(ImportKind):
     def release(self, rows, ctx):
         release_loan(rows[0].values["loan"])
 
-    def after_commit(self, rows, ctx):
-        if ctx.refresh and rows:
+    def after_commit(self, written, ctx):
+        if ctx.refresh and written:
             refresh_now(ctx.as_of)
 
 
@@ -625,6 +627,8 @@ class LoanHistoryKind(ImportKind):
     def order(self, rows):
         return sorted(rows, key=lambda r: (str(r.values.get("loan_no") or ""), r.values.get(self.date_key) or date.min,
                                            r.number))
+
+    unit_columns = ("loan_no",)
 
     def unit_of(self, row):
         return row.values.get("loan_no") or ("row", row.number)
@@ -672,8 +676,8 @@ class LoanHistoryKind(ImportKind):
     def release(self, rows, ctx):
         release_loan(rows[0].values["loan"])
 
-    def after_commit(self, rows, ctx):
-        if ctx.refresh and rows:
+    def after_commit(self, written, ctx):
+        if ctx.refresh and written:
             refresh_now(ctx.as_of)
 
     def export_rows(self):
@@ -873,8 +877,8 @@ class WriteOffKind(ImportKind):
     def release(self, rows, ctx):
         release_loan(rows[0].values["loan"])
 
-    def after_commit(self, rows, ctx):
-        if ctx.refresh and rows:
+    def after_commit(self, written, ctx):
+        if ctx.refresh and written:
             refresh_now(ctx.as_of)
 
     def export_rows(self):

@@ -171,3 +171,115 @@ def _check_shape(table: Table) -> None:
         for value in row:
             if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
                 raise FileRefused(f"第 {number} 行有单元格内容过长(超过 {MAX_CELL_CHARS} 个字)")
+
+
+# ---- a file too large to hold (`flask import`) ------------------------------------------
+
+READ_BLOCK = 1 << 20
+
+
+@dataclass
+class StreamedTable(Table):
+    """A file read from disk a row at a time: `passes()` gives a fresh iterator of (row
+    number, cells) over its data rows, numbered as `read_table` numbers them (the header is
+    row 1). `rows` stays empty. A CSV file is streamed; an XLSX file is read whole."""
+
+    passes: object = None
+
+
+def open_table(path: str, max_rows: int = DEFAULT_MAX_ROWS) -> StreamedTable:
+    """Check a file as `read_table` checks it (same refusals, same messages), reading it
+    once without holding it, and return how to read its rows again."""
+    digest, size, nul = hashlib.sha256(), 0, False
+    with open(path, "rb") as fh:
+        head = fh.read(len(XLSX_MAGIC))
+        fh.seek(0)
+        while block := fh.read(READ_BLOCK):
+            digest.update(block)
+            size += len(block)
+            nul = nul or b"\x00" in block
+    if not size:
+        raise FileRefused("上传的文件是空的(0 字节)")
+    if head.startswith(XLSX_MAGIC) or head.startswith(OLE_MAGIC):
+        with open(path, "rb") as fh:
+            whole = read_table(fh.read(), max_rows)
+        rows = whole.rows
+        return StreamedTable(whole.headers, [], whole.file_format, whole.encoding, whole.sha256, whole.size,
+                             whole.notes, passes=lambda: ((offset + 2, cells) for offset, cells in enumerate(rows)))
+    if nul:
+        raise FileRefused("文件不是 CSV 文本或 XLSX 表格(按文件内容识别),无法导入")
+    for encoding, label in (("utf-8-sig", "UTF-8"), ("gb18030", "GBK/GB18030")):
+        try:
+            shape = _csv_shape(path, encoding, max_rows)
+        except UnicodeDecodeError:
+            continue
+        if shape["binary"]:
+            break
+        if encoding == "utf-8-sig" and head.startswith(b"\xef\xbb\xbf"):
+            label = "UTF-8(带 BOM)"
+        if shape["too_many"]:
+            raise FileRefused(f"文件行数过多(超过 {max_rows:,} 行),请拆分后导入,或使用命令行导入")
+        if shape["refusal"]:
+            raise FileRefused(shape["refusal"])
+        headers = shape["headers"]
+        if not headers:
+            raise FileRefused("文件中没有表头行")
+        table = StreamedTable(headers, [], "csv", label, digest.hexdigest(), size,
+                              passes=lambda: _csv_rows(path, encoding, len(headers)))
+        _check_shape(table)
+        if shape["long_row"]:
+            raise FileRefused(f"第 {shape['long_row']} 行有单元格内容过长(超过 {MAX_CELL_CHARS} 个字)")
+        return table
+    raise FileRefused("文件编码无法识别或不是文本文件:CSV 请保存为 UTF-8 或 GBK 编码")
+
+
+def _csv_reader(fh):
+    return csv.reader(fh, delimiter=",")
+
+
+def _csv_shape(path: str, encoding: str, max_rows: int) -> dict:
+    """One pass over a CSV file in `encoding` (UnicodeDecodeError if it is not): its headers
+    and what read_table would refuse, as tablib reads it (rows wider than the header refused,
+    narrower ones padded, empty lines skipped)."""
+    out = {"headers": None, "binary": False, "too_many": False, "refusal": None, "long_row": None}
+    with open(path, encoding=encoding, newline="") as fh:
+        reader = _csv_reader(fh)
+        width, number = None, 1
+        try:
+            for i, row in enumerate(reader):
+                if not out["binary"] and any(_BINARY.search(c) for c in row):
+                    out["binary"] = True
+                if reader.line_num > max_rows + 1:
+                    out["too_many"] = True
+                    break
+                if i == 0:
+                    out["headers"] = [str(h or "") for h in row]
+                    width = len(row) or None
+                    continue
+                if not row:
+                    continue
+                if width is None:
+                    width = len(row)
+                if len(row) > width and out["refusal"] is None:
+                    out["refusal"] = "有数据行的列数多于表头(可能有多余的逗号或未加引号的内容),请检查后重新导入"
+                number += 1
+                if out["long_row"] is None and any(len(c) > MAX_CELL_CHARS for c in row):
+                    out["long_row"] = number
+        except csv.Error as err:
+            if out["refusal"] is None:
+                out["refusal"] = f"CSV 格式错误:{'单元格内容过长' if 'field larger' in str(err) else '无法解析'}"
+    return out
+
+
+def _csv_rows(path: str, encoding: str, width: int):
+    with open(path, encoding=encoding, newline="") as fh:
+        reader = _csv_reader(fh)
+        next(reader, None)
+        number = 1
+        for row in reader:
+            if not row:
+                continue
+            if len(row) < width:
+                row += [""] * (width - len(row))
+            number += 1
+            yield number, row
