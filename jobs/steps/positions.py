@@ -55,11 +55,9 @@ def collect_overdue_installments(ctx) -> None:
              f"ELSE i.due_date END")
     ctx.execute(f"""
         INSERT INTO job_overdue_inst (installment_id, loan_id, due_date, days, principal, interest, penalty, compound)
-        SELECT s.id, s.loan_id, s.due_date, s.days, s.principal, s.interest,
-               CASE WHEN {within_grace} THEN 0 ELSE {sql.greatest(f"{penalty} - s.penalty_paid", "0")} END,
-               CASE WHEN {within_grace} OR NOT (s.compound_on = {sql.true}) THEN 0
-                    ELSE {sql.greatest(f"{compound} - s.compound_paid", "0")} END
-        FROM (
+        -- MATERIALIZED: each period's accrual start and Σ rate are computed once, not once
+        -- per reference (SQLite flattened the subquery into both penalty expressions)
+        WITH s AS MATERIALIZED (
             SELECT t.*, {rate_days} AS rate_days FROM (
                 SELECT i.id, i.loan_id, i.due_date,
                        {sql.days_between(as_of, "i.due_date")} AS days,
@@ -75,7 +73,12 @@ def collect_overdue_installments(ctx) -> None:
                 WHERE i.paid_off_date IS NULL AND i.due_date < {as_of}
                   AND l.id = i.loan_id AND p.id = l.product_id AND l.status IN {OPEN_STATUSES_SQL}
             ) t
-        ) s""")
+        )
+        SELECT s.id, s.loan_id, s.due_date, s.days, s.principal, s.interest,
+               CASE WHEN {within_grace} THEN 0 ELSE {sql.greatest(f"{penalty} - s.penalty_paid", "0")} END,
+               CASE WHEN {within_grace} OR NOT (s.compound_on = {sql.true}) THEN 0
+                    ELSE {sql.greatest(f"{compound} - s.compound_paid", "0")} END
+        FROM s""")
     ctx.execute("""
         CREATE TEMP TABLE job_overdue_loan (
             loan_id INTEGER PRIMARY KEY, days INTEGER NOT NULL, principal NUMERIC(18, 2) NOT NULL,
