@@ -299,6 +299,8 @@ def penalty_of(basis: Decimal, markup) -> Decimal:
 
 
 def _rate_on(rates: list, day: date) -> Decimal:
+    if len(rates) == 1:  # one rate for the whole life (most loans): no search
+        return rates[0][2]
     index = bisect_right([r[0] for r in rates], day) - 1
     return rates[max(index, 0)][2]
 
@@ -511,14 +513,15 @@ class _Replay:
         last = max((d for d, _, _ in p.changes if a < d), default=None)
         return pen, comp, last
 
-    def _penalties(self, p: Period, on: date) -> tuple[Decimal, Decimal]:
-        """Penalty and 复利 accrued on `p` up to `on` (before deducting what was paid)."""
+    def _penalties(self, p: Period, on: date, basis=None) -> tuple[Decimal, Decimal]:
+        """Penalty and 复利 accrued on `p` up to `on` (before deducting what was paid);
+        `basis`: self._basis(p, on) when the caller has it already."""
         if p.due >= on and p.cleared_on is None:
             return ZERO, ZERO
         end = p.cleared_on if p.cleared_on is not None and p.cleared_on <= on else on
         if self.t.grace_mode == "from_due" and (end - p.due).days <= int(self.t.grace_days):
             return ZERO, ZERO
-        pen, comp, _ = self._basis(p, on)
+        pen, comp, _ = basis if basis is not None else self._basis(p, on)
         return penalty_of(pen, self.t.markup), (penalty_of(comp, self.t.markup) if self.t.compound else ZERO)
 
     # -- events ------------------------------------------------------------------------------
@@ -733,8 +736,10 @@ class _Replay:
         as_of = self.as_of
         for p in self.periods:
             if p.due < as_of or p.cleared_on is not None:
-                p.penalty, p.compound = self._penalties(p, as_of)
-                pen, comp, last = self._basis(p, as_of if p.cleared_on is None else p.cleared_on)
+                upto = as_of if p.cleared_on is None else p.cleared_on
+                basis = self._basis(p, upto)  # computed once when the penalty needs the same
+                p.penalty, p.compound = self._penalties(p, as_of, basis if upto == as_of else None)
+                pen, comp, last = basis
                 if last is not None:
                     p.penalty_basis, p.compound_basis, _ = self._basis(p, last)
                     p.basis_to = last
