@@ -39,9 +39,51 @@ def reserve_ids(table, count: int) -> list[int]:
 
 def insert_with_ids(table, rows: list[dict]) -> list[int]:
     ids = reserve_ids(table, len(rows))
-    for part in chunked([{**row, "id": i} for row, i in zip(rows, ids)], 5000):
-        db.session.execute(insert(table), part)
+    execute_many(insert(table), [{**row, "id": i} for row, i in zip(rows, ids)])
     return ids
+
+
+def execute_many(stmt, rows: list[dict], size: int = 5000) -> None:
+    """`stmt` executed once per row of `rows` (dicts with the same keys), as
+    session.execute(stmt, rows) does it. On SQLite the statement is compiled once and the rows
+    go to the driver's executemany as tuples, each value through its column type's bind
+    processor (Decimal -> float, date -> text, as SQLAlchemy does): SQLAlchemy's own
+    per-row parameter building was a third of the writing time of a 100,000-loan import.
+    Columns left out get their declared default (a scalar, or a function called once per
+    batch), literal values in the statement their value. PostgreSQL keeps SQLAlchemy's path
+    (psycopg's batched executemany)."""
+    if not rows:
+        return
+    session = db.session
+    conn = session.connection()
+    if conn.dialect.name != "sqlite" or conn.dialect.paramstyle != "qmark":
+        for part in chunked(rows, size):
+            session.execute(stmt, part)
+        return
+    keys = list(rows[0])
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=keys)
+    processors = compiled._bind_processors
+    prefetch = {c.key: c for c in list(compiled.insert_prefetch) + list(compiled.update_prefetch)}
+    columns = []  # per placeholder: (key in the row, or None with the fixed value; processor)
+    for name in compiled.positiontup:
+        proc = processors.get(name)
+        if name in rows[0]:
+            columns.append((name, None, proc))
+            continue
+        if name in prefetch:
+            default = prefetch[name].default if name in {c.key for c in compiled.insert_prefetch} \
+                else prefetch[name].onupdate
+            if default is None or not (default.is_scalar or default.is_callable):
+                raise ValueError(f"{name}: no default this path can compute")
+            value = default.arg if default.is_scalar else default.arg(None)
+        else:
+            value = compiled.binds[name].effective_value
+        columns.append((None, proc(value) if proc is not None and value is not None else value, None))
+    sql = compiled.string
+    for part in chunked(rows, size):
+        params = [tuple((proc(row[key]) if proc is not None and row[key] is not None else row[key])
+                        if key is not None else fixed for key, fixed, proc in columns) for row in part]
+        conn.exec_driver_sql(sql, params)
 
 
 def _user_id(ctx):
@@ -124,9 +166,8 @@ def write_loans(kind, units, ctx) -> list:
     rows = []
     for loan_id, installments in zip(ids, schedules):
         rows += [{**i, "loan_id": loan_id} for i in installments]
-    for part in chunked(rows, 5000):
-        db.session.execute(insert(Installment.__table__), part)
-    db.session.execute(insert(LoanEntry.__table__), [{**e, "loan_id": loan_id} for loan_id, e in zip(ids, entries)])
+    execute_many(insert(Installment.__table__), rows)
+    execute_many(insert(LoanEntry.__table__), [{**e, "loan_id": loan_id} for loan_id, e in zip(ids, entries)])
     pending = [{**c, "loan_id": loan_id} for loan_id, c in zip(ids, checks) if c is not None]
     if pending:
         db.session.execute(insert(ImportBalanceCheck.__table__), pending)
@@ -234,7 +275,7 @@ def _write_repayments(done, counts, ctx) -> None:
         for e in posted:
             entries.append(dict(loan_id=loan.id, kind="repayment", value_date=e.value_date, amount=e.amount,
                                 prepay_mode=None, repayment_id=next(rep_iter), operator_id=user_id))
-    db.session.execute(insert(LoanEntry.__table__), entries)
+    execute_many(insert(LoanEntry.__table__), entries)
     # the schedule: periods updated in place, added or removed as the replay has them
     inst = Installment.__table__
     updates, inserts, gone, loan_rows = [], [], [], []
@@ -254,10 +295,9 @@ def _write_repayments(done, counts, ctx) -> None:
         keys = [k[2:] for k in updates[0] if k.startswith("v_") and k != "v_period"]
         stmt = (update(inst).where(inst.c.loan_id == bindparam("b_loan"), inst.c.period == bindparam("v_period"))
                 .values({k: bindparam(f"v_{k}") for k in keys}))
-        for part in chunked(updates, 5000):
-            db.session.execute(stmt, part)
+        execute_many(stmt, updates)
     if inserts:
-        db.session.execute(insert(inst), inserts)
+        execute_many(insert(inst), inserts)
     for loan_id, keep in gone:
         db.session.execute(delete(Installment).where(Installment.loan_id == loan_id, Installment.period > keep))
     loans = Loan.__table__
@@ -269,7 +309,7 @@ def _write_repayments(done, counts, ctx) -> None:
         for keys, rows in by_keys.items():
             stmt = (update(loans).where(loans.c.id == bindparam("b_id"))
                     .values({**{k[2:]: bindparam(k) for k in keys}, "version": loans.c.version + 1}))
-            db.session.execute(stmt, rows)
+            execute_many(stmt, rows)
     checked = [loan.id for _u, loan, _b, _p, check, _e in done if check is not None]
     for part in chunked(checked):
         db.session.execute(delete(ImportBalanceCheck).where(ImportBalanceCheck.loan_id.in_(part)))

@@ -8,7 +8,9 @@ transaction that is rolled back); "all" commits only when no row has an error (o
 transaction); "valid" commits the rows without errors and reports the others."""
 from __future__ import annotations
 
+import gc
 import hashlib
+from contextlib import contextmanager
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -323,6 +325,25 @@ def run(kind: ImportKind, table: Table, *, user, mode: str = "preview", as_of: d
 STREAM_CHUNK_ROWS = 10_000
 
 
+@contextmanager
+def collector_for_bulk():
+    """Python's cycle collector tuned for a long import: by default it runs after every 700
+    new container objects and each full pass walks every object the process holds (the app,
+    the mappings, the chunk's rows); an import makes millions of short-lived ones, so it ran
+    thousands of times (16 % of the CPU of a 10,000-loan import). The objects alive before
+    the import are frozen out of its passes and it runs about 70 times less often; what it
+    would free is freed a little later (the rows of a chunk are dropped by reference count)."""
+    old = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
 def run_stream(kind: ImportKind, headers: list[str], passes: Callable[[], Any], *, user, mode: str = "preview",
                as_of: date | None = None, own_only: bool = False, refresh: bool = False, bulk: bool = True,
                progress=None, report=None, notes=(), chunk_rows: int = STREAM_CHUNK_ROWS,
@@ -377,7 +398,7 @@ def run_stream(kind: ImportKind, headers: list[str], passes: Callable[[], Any], 
                     report.add(row)
 
     try:
-        with settings.frozen():
+        with settings.frozen(), collector_for_bulk():
             waiting: dict[Any, list[ImportRow]] = {}
             ready: list[ImportRow] = []
             for number, cells in passes():
