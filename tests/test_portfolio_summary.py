@@ -226,3 +226,44 @@ def test_a_bulk_change_outside_the_orm_is_counted_by_moving(db):
 def test_cents_round_half_up_like_the_sql():
     assert cents(Decimal("0.005")) == 1 and cents(Decimal("12.345")) == 1235 and cents(None) == 0
     assert cents(Decimal("100000.00")) == 10000000
+
+
+def test_a_change_during_the_jobs_rewrite_waits_and_counts_on_top(db, app):
+    """PostgreSQL: while the daily job's transaction rewrites the summary, a user's loan
+    change cannot append its difference (it would be deleted by the rewrite or counted twice
+    by it): it waits for the run to commit, then counts on top. On SQLite the run holds the
+    database's write lock anyway."""
+    import threading
+
+    from services.portfolio_summary import rebuild
+    from tests import book_factory
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: concurrent writers")
+    loan_id = book_factory.book()["active"].id
+    db.session.remove()
+    job = db.engine.connect()
+    run = job.begin()
+    rebuild(job)
+    done = []
+
+    def user_change():
+        with app.app_context():
+            loan = db.session.get(Loan, loan_id)
+            loan.five_class = 2
+            db.session.commit()
+            done.append(True)
+            db.session.remove()
+
+    user = threading.Thread(target=user_change)
+    user.start()
+    try:
+        user.join(1.0)
+        waited = user.is_alive() and not done  # waiting for the run's lock
+        run.commit()
+    finally:
+        job.close()
+    user.join(10)
+    assert waited
+    assert done
+    assert_in_step("a change made while the job rewrote the summary")
