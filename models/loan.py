@@ -34,7 +34,10 @@ class Loan(db.Model):
         Index("ix_loan_status_loan_no", "status", "loan_no"),
         Index("ix_loan_product_status", "product_id", "status", "id"),
         Index("ix_loan_five_class", "five_class", "id"),
-        Index("ix_loan_next_inspection", "next_inspection_date"),
+        # 我的待办 近期应做贷后检查 counts open loans due for inspection (an officer's: 本人 scope)
+        # from this index alone; on next_inspection_date only, each of the 10,001 counted
+        # entries was a table lookup (1,000,000 loans, SQLite: 196 ms -> 13 ms).
+        Index("ix_loan_next_inspection", "next_inspection_date", "status", "officer_id"),
         # 还款催收 lists overdue loans most overdue first, and 首页's aging table counts open
         # loans by overdue days: both read this index alone (officer_id: also under 数据权限 本人).
         Index("ix_loan_status_days", "status", "days_overdue", "id", "officer_id"),
