@@ -2,7 +2,7 @@
 officer's open loans due for inspection, counted up to the cap) reads the index alone.
 
 Revision ID: d5f7b9c1e3a4
-Revises: c6e8a0b2d4f1
+Revises: c7e9a1b3d5f2
 Create Date: 2026-12-01 07:20:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = 'd5f7b9c1e3a4'
-down_revision = 'c6e8a0b2d4f1'
+down_revision = 'c7e9a1b3d5f2'
 branch_labels = None
 depends_on = None
 
