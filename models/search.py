@@ -279,12 +279,17 @@ def _gram_worth_it(session, expr, raw: str, dialect: str, count_cap: int) -> boo
     with the statistics it keeps on the indexed expression."""
     if dialect != "sqlite":
         return True
-    table = expr.table
-    rows = session.execute(select(func.max(table.c.id))).scalar() or 0
-    limit = max(int((count_cap * rows) ** 0.5), count_cap)
-    held = session.execute(select(func.count()).select_from(
-        gram_hits(expr, raw).limit(limit).subquery())).scalar()
-    return held < limit
+    # A list asks twice per request (its page and its count): the answer is kept for the
+    # session's life (a request's; the choice only weighs cost, never which rows match).
+    known = session.info.setdefault("search_gram_choice", {})
+    key = (expr.table.name, expr.name, raw.lower(), count_cap)
+    if key not in known:
+        rows = session.execute(select(func.max(expr.table.c.id))).scalar() or 0
+        limit = max(int((count_cap * rows) ** 0.5), count_cap)
+        held = session.execute(select(func.count()).select_from(
+            gram_hits(expr, raw).limit(limit).subquery())).scalar()
+        known[key] = held < limit
+    return known[key]
 
 
 def gram_hits(expr, raw: str):
