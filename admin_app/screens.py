@@ -80,7 +80,8 @@ class SearchField:
     def value(self) -> str:
         return (request.args.get(self.arg) or "").strip()
 
-    def clause(self, raw: str):
+    def clause(self, raw: str, counting: bool = False):
+        """`counting`: for the list's capped count (a contains search may phrase it for that)."""
         col = self.column
         if self.build is not None:
             return self.build(col, raw)
@@ -89,7 +90,7 @@ class SearchField:
             return (col >= raw) & (col < raw + "\U0010ffff")
         if self.mode == "contains":
             # Through the trigram or gram index of either database (models.search).
-            return contains(col, raw, db.engine.dialect.name, db.session, ScreenView.COUNT_CAP)
+            return contains(col, raw, db.engine.dialect.name, db.session, ScreenView.COUNT_CAP, counting)
         try:
             return col == self.coerce(raw)
         except (TypeError, ValueError):
@@ -288,7 +289,7 @@ class ScreenView(PermissionMixin, ExportControlMixin, ExportMixin, ModelView):
     def active_search(self) -> list[tuple[SearchField, str]]:
         return [(f, f.value()) for f in self.search_fields if f.value()]
 
-    def _apply_screen_filters(self, query, base: list | None = None):
+    def _apply_screen_filters(self, query, base: list | None = None, counting: bool = False):
         joined = set()
         for entity in self.base_joins():
             query = query.join(entity)
@@ -299,7 +300,7 @@ class ScreenView(PermissionMixin, ExportControlMixin, ExportMixin, ModelView):
                 if entity not in joined:
                     query = query.join(entity)
                     joined.add(entity)
-            clauses.append(f.clause(raw))
+            clauses.append(f.clause(raw, counting))
         for c in clauses:
             query = query.filter(c)
         return query
@@ -350,7 +351,7 @@ class ScreenView(PermissionMixin, ExportControlMixin, ExportMixin, ModelView):
     COUNT_CAP = 10_000
 
     def get_count_query(self):
-        rows = self._apply_screen_filters(self.session.query(self.model.id), self.count_filters())
+        rows = self._apply_screen_filters(self.session.query(self.model.id), self.count_filters(), counting=True)
         return self.session.query(func.count()).select_from(rows.limit(self.COUNT_CAP + 1).subquery())
 
     # Past this many rows no pager leads; a page number beyond it (or below 0) is clamped,

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from sqlalchemy import Text, and_, bindparam, event, func, literal_column, select, text, true
+from sqlalchemy import Text, and_, bindparam, column, event, func, literal_column, select, table, text, true
 from sqlalchemy.dialects.postgresql import ARRAY, array
 
 SEARCHED: dict[str, tuple[str, ...]] = {
@@ -230,12 +230,14 @@ def _like_pattern(raw: str) -> str:
     return "%" + raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def contains(column, raw: str, dialect: str, session=None, count_cap: int = 10_000):
+def contains(column, raw: str, dialect: str, session=None, count_cap: int = 10_000, counting: bool = False):
     """Where `column` (a mapped column) contains `raw`, through the trigram index when there
     is one for it and `raw` is long enough, through the gram index when `raw` is shorter.
 
     With a `session`, a gram held by many rows is left to the scan on SQLite (see
-    `_gram_worth_it`; `count_cap` is the list's count limit)."""
+    `_gram_worth_it`; `count_cap` is the list's count limit). `counting`: the clause is for
+    a capped count, which on SQLite reads the gram index as a join in index order, stopped
+    by the count's LIMIT (no list of every row holding the gram)."""
     raw = raw.strip()
     if not raw:
         return true()
@@ -245,9 +247,14 @@ def contains(column, raw: str, dialect: str, session=None, count_cap: int = 10_0
     searched = table in SEARCHED and name in SEARCHED[table]
     indexed = searched and len(raw) >= MIN_INDEXED
     if searched and _gram_lookup(raw) and (dialect == "postgresql" or dialect == "sqlite" and SQLITE_TRIGRAM):
-        if session is None or _gram_worth_it(session, expr, raw, dialect, count_cap):
-            return and_(_gram_clause(expr, raw, dialect), _like(column, raw, dialect))
-        return _like(column, raw, dialect)
+        if session is not None and not _gram_worth_it(session, expr, raw, dialect, count_cap):
+            return _like(column, raw, dialect)
+        found = _gram_join(expr, raw) if counting and dialect == "sqlite" else _gram_clause(expr, raw, dialect)
+        if dialect == "sqlite" and raw.lower() == raw.upper():
+            # Without letter case FTS5's piece is the text itself: its hits are the answer, and
+            # no row is read to confirm them.
+            return found
+        return and_(found, _like(column, raw, dialect))
     if dialect == "sqlite" and indexed and SQLITE_TRIGRAM:
         fts = fts_table(table)
         phrase = '"' + raw.replace('"', '""') + '"'
@@ -268,15 +275,19 @@ def _like(column, raw: str, dialect: str):
     return column.like(_like_pattern(raw), escape="\\")
 
 
+GRAM_SAMPLE = 1000  # index entries read to estimate how many rows hold a gram
+
+
 def _gram_worth_it(session, expr, raw: str, dialect: str, count_cap: int) -> bool:
     """Whether the gram index is the cheaper way to a first page and its capped count.
 
     SQLite lists every row the index holds for the gram before the first row is read (an
-    IN list it builds in full): that costs the gram's rows, M. A scan stopped by the count
-    cap reads about cap * N / M rows of the N in the table. The two are equal where
-    M = sqrt(cap * N): a gram held by more rows than that is found by the scan, and the
-    question costs at most that many index entries. PostgreSQL's planner weighs the same
-    with the statistics it keeps on the indexed expression."""
+    IN list it builds in full, then looks each up): that costs the gram's rows, M. A scan
+    stopped by the count cap reads about cap * N / M rows of the N in the table. The two
+    are equal where M = sqrt(cap * N): a gram held by more rows than that is found by the
+    scan. M is estimated from the newest GRAM_SAMPLE ids holding the gram (FTS5 reads them
+    newest first): the ids they span, scaled to the table's. PostgreSQL's planner weighs
+    the same with the statistics it keeps on the indexed expression."""
     if dialect != "sqlite":
         return True
     # A list asks twice per request (its page and its count): the answer is kept for the
@@ -284,11 +295,11 @@ def _gram_worth_it(session, expr, raw: str, dialect: str, count_cap: int) -> boo
     known = session.info.setdefault("search_gram_choice", {})
     key = (expr.table.name, expr.name, raw.lower(), count_cap)
     if key not in known:
-        rows = session.execute(select(func.max(expr.table.c.id))).scalar() or 0
-        limit = max(int((count_cap * rows) ** 0.5), count_cap)
-        held = session.execute(select(func.count()).select_from(
-            gram_hits(expr, raw).limit(limit).subquery())).scalar()
-        known[key] = held < limit
+        top = session.execute(select(func.max(expr.table.c.id))).scalar() or 0
+        sample = gram_hits(expr, raw).order_by(literal_column("rowid").desc()).limit(GRAM_SAMPLE).subquery()
+        held, oldest = session.execute(select(func.count(), func.min(sample.c.rowid))).one()
+        estimate = held if held < GRAM_SAMPLE else held * top / max(top - oldest + 1, 1)
+        known[key] = estimate < max((count_cap * top) ** 0.5, count_cap)
     return known[key]
 
 
@@ -296,9 +307,20 @@ def gram_hits(expr, raw: str):
     """SQLite: the ids of the rows whose `expr` holds the gram `raw` (a superset: FTS5 folds
     case and splits as unicode61 does)."""
     fts = gram_table(expr.table.name)
+    return select(literal_column("rowid")).select_from(text(fts)).where(_gram_match(expr, raw, fts))
+
+
+def _gram_match(expr, raw: str, name: str):
     query = f'{expr.name} : "{raw}"' + ("*" if len(raw) < GRAM else "")
-    return (select(literal_column("rowid")).select_from(text(fts))
-            .where(text(f"{fts} MATCH :q").bindparams(bindparam("q", query, unique=True))))
+    return text(f"{name} MATCH :q").bindparams(bindparam("q", query, unique=True))
+
+
+def _gram_join(expr, raw: str):
+    """SQLite: the rows holding `raw`, as a join with the gram table (an alias per column,
+    so two searched columns of one table each get theirs)."""
+    fts = gram_table(expr.table.name)
+    hits = table(fts, column("rowid")).alias(f"{fts}_{expr.name}")
+    return and_(expr.table.c.id == hits.c.rowid, _gram_match(expr, raw, f"{hits.name}.{fts}"))
 
 
 def _gram_clause(expr, raw: str, dialect: str):

@@ -41,6 +41,7 @@ def test_names_and_numbers_match_anywhere(client_for, book):
     middle = loan.loan_no[-6:-2]
     for url in (f"/query_overdue/?q_customer=华信", f"/query_overdue/?q_loan_no={middle}",
                 f"/loans/?q_customer=华信", "/customers/?q_name=华信", "/customers/?q_contact=建国",
+                f"/query_overdue/?q_customer=华信&q_loan_no={loan.loan_no[-2:]}", "/loans/?q_customer=华",
                 "/collection_guarantor/?q_guarantor=明辉", "/guarantors/?q_name=明辉",
                 f"/collection_query/?q_collection_no={book['rec'].collection_no[-4:]}",
                 f"/receipt_borrower/?q_collection_no={book['rec'].collection_no[-4:]}"):

@@ -134,6 +134,19 @@ def _held(column, raw) -> set:
     return set(db.session.execute(gram_hits(column.expression, raw)).scalars())
 
 
+def test_a_count_reads_the_same_rows_as_the_list(book):
+    """The capped count phrases a gram search as a join with the index (SQLite): the same
+    rows as the list's IN form, for one and two searched columns of one table."""
+    dialect = db.engine.dialect.name
+    loan = book["loan"]
+    for raws in (("华信",), ("华",), ("司",), ("华信", loan.loan_no[-2:]), ("华", "Dk")):
+        cols = (Loan.customer_name, Loan.loan_no)
+        listed = [contains(c, r, dialect) for c, r in zip(cols, raws)]
+        counted = [contains(c, r, dialect, db.session, counting=True) for c, r in zip(cols, raws)]
+        ids = set(db.session.execute(select(Loan.id).where(*listed)).scalars())
+        assert ids and ids == set(db.session.execute(select(Loan.id).where(*counted)).scalars()), raws
+
+
 def test_short_searches_follow_inserts_updates_and_deletes(book):
     loan = book["loan"]
     loan.customer_name = "成都蓝天科技有限公司"
