@@ -12,6 +12,7 @@ tests/test_import_bulk.py imports the same files through both paths and compares
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import repeat
 
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
@@ -64,11 +65,11 @@ def execute_many(stmt, rows: list[dict], size: int = 5000) -> None:
     compiled = stmt.compile(dialect=conn.dialect, column_keys=keys)
     processors = compiled._bind_processors
     prefetch = {c.key: c for c in list(compiled.insert_prefetch) + list(compiled.update_prefetch)}
-    columns = []  # per placeholder: (key in the row, or None with the fixed value; processor)
+    columns = []  # per placeholder: the row's key and its processor, or None and a fixed value
     for name in compiled.positiontup:
         proc = processors.get(name)
         if name in rows[0]:
-            columns.append((name, None, proc))
+            columns.append((name, proc))
             continue
         if name in prefetch:
             default = prefetch[name].default if name in {c.key for c in compiled.insert_prefetch} \
@@ -78,11 +79,17 @@ def execute_many(stmt, rows: list[dict], size: int = 5000) -> None:
             value = default.arg if default.is_scalar else default.arg(None)
         else:
             value = compiled.binds[name].effective_value
-        columns.append((None, proc(value) if proc is not None and value is not None else value, None))
+        columns.append((None, proc(value) if proc is not None else value))
     sql = compiled.string
     for part in chunked(rows, size):
-        params = [tuple((proc(row[key]) if proc is not None and row[key] is not None else row[key])
-                        if key is not None else fixed for key, fixed, proc in columns) for row in part]
+        values = []  # column by column (a processor maps a whole column; None stays None)
+        for key, proc in columns:
+            if key is None:
+                values.append(repeat(proc, len(part)))
+            else:
+                column = [row[key] for row in part]
+                values.append(list(map(proc, column)) if proc is not None else column)
+        params = list(zip(*values))
         conn.exec_driver_sql(sql, params)
 
 
