@@ -181,3 +181,31 @@ def test_error_report_in_memory_has_its_header_when_nothing_was_refused(db, user
     report = ErrorReport(out, KINDS["customers"], CUSTOMER_HEAD, "csv")
     report.close()
     assert out.getvalue().decode("utf-8-sig").strip() == ",".join(CUSTOMER_HEAD + ["错误原因"])
+
+
+def _strptime_day(raw):
+    from datetime import datetime
+
+    from services.importing.fields import DATE_FORMATS
+
+    for fmt in DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+        return parsed if 1900 <= parsed.year <= 2999 else None
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"), st.from_regex(r"\A\d{4}-\d{1,2}-\d{1,2}\Z"),
+                 st.text(max_size=12)))
+def test_dates_read_as_strptime_reads_them(raw):
+    """The YYYY-MM-DD fast path of fields.day gives what the formats give (strptime)."""
+    from services.importing.fields import FieldError, day
+
+    try:
+        got = day(raw)
+    except FieldError:
+        got = None
+    assert got == _strptime_day(raw.strip())

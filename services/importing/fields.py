@@ -184,6 +184,15 @@ def day(value) -> date:
     if isinstance(value, date):
         return value
     raw = cell_text(value)
+    if len(raw) == 10 and raw.isascii() and raw[4] == raw[7] == "-" and (raw[:4] + raw[5:7] + raw[8:]).isdigit():
+        try:  # YYYY-MM-DD, what exports and most files carry: what strptime gives, without it
+            parsed = date(int(raw[:4]), int(raw[5:7]), int(raw[8:]))
+        except ValueError:
+            pass  # the formats below refuse it with the same words
+        else:
+            if 1900 <= parsed.year <= 2999:
+                return parsed
+            raise FieldError(f"日期格式错误「{_short(raw)}」(应为 YYYY-MM-DD)")
     for fmt in DATE_FORMATS:
         try:
             parsed = datetime.strptime(raw, fmt).date()
