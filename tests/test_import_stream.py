@@ -209,3 +209,21 @@ def test_dates_read_as_strptime_reads_them(raw):
     except FieldError:
         got = None
     assert got == _strptime_day(raw.strip())
+
+
+def test_cli_xlsx_report_beside_the_file_is_xlsx(app, db, users, tmp_path):
+    from openpyxl import load_workbook
+
+    from tests.import_files import xlsx_from_template
+
+    rows = [{"客户类型": "个人", "客户名称": f"表格{i}", "证件号码": resident_id(950 + i), "联系电话": f"1360000{i:04d}"}
+            for i in range(3)]
+    rows[1]["联系电话"] = "12"
+    path = tmp_path / "客户.xlsx"
+    path.write_bytes(xlsx_from_template("customers", rows))
+    r = app.test_cli_runner().invoke(args=["import", "customers", str(path), "--commit"])
+    assert r.exit_code == 2 and "第 3 行" in r.output
+    assert db.session.scalar(select(func.count()).select_from(Customer)) == 0
+    sheet = load_workbook(tmp_path / "客户_错误报告.xlsx").worksheets[0]
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0][-1] == "错误原因" and len(values) == 2 and "联系电话" in values[1][-1]
