@@ -15,17 +15,25 @@ def _day(conn: Connection, column: str) -> str:
 
 def backfill_entries(conn: Connection, *, loans_from: int = 0) -> None:
     """Entries for every loan with id > `loans_from` (loans that have none yet: the
-    migration's new table, the seeder's new loans)."""
+    migration's new table, the seeder's new loans). The disbursement's first rate and
+    maturity come from each loan's first rate change and extension by joins, not correlated
+    subqueries: inside the seeding transaction PostgreSQL has no statistics of the rows just
+    written and ran the subqueries as scans, one per loan (1,000,000 loans: over half an hour
+    on that statement; 20,000 loans 2.9 s)."""
     params = {"lo": loans_from}
     conn.execute(text(f"""
         INSERT INTO loan_entry (loan_id, kind, value_date, amount, rate, new_maturity, operator_id, created_at)
         SELECT l.id, 'disbursement', l.start_date, l.principal,
-               COALESCE((SELECT rc.old_rate FROM rate_change rc WHERE rc.loan_id = l.id
-                         ORDER BY rc.effective_date, rc.id LIMIT 1), l.rate),
-               COALESCE((SELECT e.old_maturity_date FROM extension e WHERE e.loan_id = l.id
-                         ORDER BY e.id LIMIT 1), l.maturity_date),
+               COALESCE(rc.old_rate, l.rate), COALESCE(e.old_maturity_date, l.maturity_date),
                l.officer_id, l.created_at
-        FROM loan l WHERE l.id > :lo ORDER BY l.id"""), params)
+        FROM loan l
+        LEFT JOIN (SELECT loan_id, old_rate,
+                          ROW_NUMBER() OVER (PARTITION BY loan_id ORDER BY effective_date, id) AS n
+                   FROM rate_change WHERE loan_id > :lo) rc ON rc.loan_id = l.id AND rc.n = 1
+        LEFT JOIN (SELECT loan_id, old_maturity_date,
+                          ROW_NUMBER() OVER (PARTITION BY loan_id ORDER BY id) AS n
+                   FROM extension WHERE loan_id > :lo) e ON e.loan_id = l.id AND e.n = 1
+        WHERE l.id > :lo ORDER BY l.id"""), params)
     conn.execute(text("""
         INSERT INTO loan_entry (loan_id, kind, value_date, rate, rate_change_id, note, operator_id, created_at)
         SELECT rc.loan_id, 'rate_change', rc.effective_date, rc.new_rate, rc.id, rc.reason, rc.operator_id,
