@@ -15,8 +15,7 @@ both databases' objects are built from), over the SEARCHED columns of GRAMMED (a
 warning table's, which the daily job rewrites every day):
 
 - PostgreSQL: a GIN index per column on the array `search_grams(<column>)` (a SQL function
-  created beside it: the distinct one- and two-character substrings, lowercased as ILIKE
-  compares); a search of 1 or 2 characters is `search_grams(<column>) @> ARRAY[<text>]`.
+  created beside it: the one- and two-character substrings, lowercased as ILIKE compares); a search of 1 or 2 characters is `search_grams(<column>) @> ARRAY[<text>]`.
 - SQLite: an FTS5 table per table (`<table>_grams`, contentless, tokenizer unicode61) whose
   document for each column is the value's two-character pieces and its last character,
   separated by spaces, written by triggers on insert, delete and update of those columns; a
@@ -25,12 +24,16 @@ warning table's, which the daily job rewrites every day):
   start of a piece.
 
 Text the gram index cannot look up (a character FTS5's unicode61 takes as a separator, such
-as punctuation) is a LIKE scan, stopped early by the page and count limits. Every index is a
-pre-filter: LIKE / ILIKE confirms, so NULL, case and the escape rules stay LIKE's. `contains()`
-builds the clause; admin_app.screens.SearchField (mode "contains") is its one caller.
+as punctuation), a gram held by many rows (`_gram_worth_it`) and warning's columns are a
+scan, stopped early by the page and count limits (on PostgreSQL by strpos: `_short_scan`).
+The trigram index is a pre-filter LIKE confirms; the gram index's hits are the answer where
+its piece is the text itself (PostgreSQL always, lowercased as ILIKE compares; SQLite for text
+without letter case), else LIKE confirms. `contains()` builds the clause;
+admin_app.screens.SearchField (mode "contains") is its one caller.
 
 The trigram objects are created by migration a8c2e4f6b1d3, the gram objects by migration
-c5e7a9b1d3f8 and, for a database built by create_all (tests), both by the table events below."""
+c5e7a9b1d3f8 (warning's dropped by e9b1d3f5a7c8) and, for a database built by create_all
+(tests), both by the table events below."""
 from __future__ import annotations
 
 import sqlite3
