@@ -245,11 +245,11 @@ def measure_pages(app, scaffold, v):
 # Screens the scaffold has no counterpart for (its index page is empty; it has no joined
 # or computed lists): ours beside the bare SQL only.
 OTHER_SCREENS = [
+    # 首页's portfolio tables read the summary the daily job and every loan change keep
+    # (models.portfolio_summary); the page also counts the admin's 我的待办 cards.
     ("首页 (portfolio)", "/", [
-        "SELECT status, five_class, count(*), sum(outstanding_principal) FROM loan GROUP BY status, five_class",
-        "SELECT CASE WHEN days_overdue <= 30 THEN 1 WHEN days_overdue <= 90 THEN 2 WHEN days_overdue <= 180 "
-        "THEN 3 WHEN days_overdue <= 360 THEN 4 ELSE 5 END AS bucket, count(*) FROM loan "
-        "WHERE days_overdue > 0 AND status IN ('active','extended','overdue') GROUP BY bucket"]),
+        "SELECT status, five_class, bucket, sum(loans), sum(balance_cents) FROM portfolio_summary "
+        "GROUP BY status, five_class, bucket"]),
     ("还款催收 首页", "/collection_overdue/", [
         capped_count("loan l", "l.status = 'overdue'"),
         LOAN_ROWS + " WHERE l.status = 'overdue' ORDER BY l.days_overdue DESC, l.id DESC LIMIT 20"]),

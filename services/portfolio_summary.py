@@ -1,13 +1,16 @@
 """Keeping 首页's portfolio summary (models.portfolio_summary) in step with the loans.
 
 - `rebuild(conn)`: the table rewritten from the loans, one row per key, set-based (the daily
-  job's last figures step, the migration that added the table, a seeded book);
+  job's last step, the migration that added the table, a seeded book);
 - every ORM flush that adds, changes or deletes a loan appends, in the same transaction, the
   difference its key and balance make (a −1 row under the old key, a +1 row under the new);
   a loan's figures change through the ORM in every service (repayment posting and reversal,
   classification approval, write-off, extension, new loan, the importer's per-row path);
 - `moving(ids)`: around a bulk statement that writes loans without the ORM (the importer's
   set-based paths), the same difference for those loans, set-based.
+Anything else that writes loans' figures with plain SQL must do the same (or call rebuild
+in its transaction, as a migration that rewrites figures must): tests/test_portfolio_summary
+proves each path above against the loans added up one by one.
 The key is one definition: status, five_class, product, 客户经理 and the ageing bucket of
 models.snapshot.AGEING_BUCKETS (ageing_bucket in Python, bucket_case in SQL); money is whole
 cents (ROUND_HALF_UP in Python, ROUND in SQL)."""
