@@ -34,7 +34,7 @@ def month_choices() -> dict:
 class EverField(SearchField):
     """Loans whose worst days overdue up to the month-end exceed the chosen number."""
 
-    def clause(self, raw: str):
+    def clause(self, raw: str, counting: bool = False):
         try:
             return S.max_days_overdue > int(raw)
         except ValueError:
@@ -45,7 +45,7 @@ class MovedToField(SearchField):
     """'YYYY-MM-DD:target': loans that at that month-end were in the class (1–5), or had
     been settled / written off by then (the 迁徙 matrix's columns)."""
 
-    def clause(self, raw: str):
+    def clause(self, raw: str, counting: bool = False):
         try:
             day_text, target = raw.split(":", 1)
             day = date.fromisoformat(day_text)
@@ -63,7 +63,7 @@ class MovedToField(SearchField):
 class NewSinceField(SearchField):
     """Loans that were not open at the given (earlier) month-end (the matrix's 新发放 row)."""
 
-    def clause(self, raw: str):
+    def clause(self, raw: str, counting: bool = False):
         try:
             day = date.fromisoformat(raw)
         except ValueError:

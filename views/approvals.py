@@ -178,7 +178,7 @@ class ScopeField(SearchField):
         raw = request.args.get(self.arg)
         return DEFAULT_SCOPE if raw is None else raw.strip()
 
-    def clause(self, raw: str):
+    def clause(self, raw: str, counting: bool = False):
         return true()  # read by StageScreen.base_filters; narrows nothing itself
 
 
