@@ -63,7 +63,7 @@ PERMISSIONS: dict[str, dict[str, frozenset]] = {
     "portfolio_loans": _p(ADMIN | RISK, export=ADMIN | RISK),
     # 核销管理
     "writeoff_apply": _p(OFFICE | RISK, create=OFFICE, edit=OFFICE, export=OFFICE | RISK),
-    "writeoff_book": _p(OFFICE | RISK | {"collector"}, export=OFFICE | RISK),
+    "writeoff_book": _p(OFFICE | RISK | {"collector"}, export=OFFICE | RISK, import_=ADMIN),
     "writeoff_recovery": _p(ADMIN | RISK, export=ADMIN | RISK),
     # 催收管理
     "collection_overdue": _p(COLLECTION, collect=COLLECTION, export=COLLECTION),
@@ -85,6 +85,9 @@ PERMISSIONS: dict[str, dict[str, frozenset]] = {
     "guarantors": _p(LOAN_STAFF, create=OFFICE, edit=OFFICE, delete=OFFICE, export=OFFICE, import_=OFFICE),
     "repayments": _p(LOAN_STAFF, create=OFFICE | {"collector"}, export=OFFICE | RISK, import_=OFFICE,
                      reverse=OFFICE),
+    # a loan's history from the old system (read-only lists; changes are made on 合同变更)
+    "rate_changes": _p(ADMIN, import_=ADMIN),
+    "extensions": _p(ADMIN, import_=ADMIN),
     # 系统管理
     "users": _p(ADMIN, create=ADMIN, edit=ADMIN, export=ADMIN),
     "audit_log": _p(ADMIN | {"risk_approver"}, export=ADMIN),

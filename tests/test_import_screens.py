@@ -11,7 +11,8 @@ from tests.book_factory import resident_id
 from tests.import_files import csv_bytes
 
 HEAD = ["客户类型", "客户名称", "证件号码", "联系电话", "联系人", "地址", "客户经理"]
-SCREENS = ("customers", "bank_cards", "credit_lines", "loans", "repayments", "guarantors", "collaterals")
+SCREENS = ("customers", "bank_cards", "credit_lines", "loans", "repayments", "guarantors", "collaterals",
+           "rate_changes", "extensions", "writeoff_book")
 
 
 def rows(n=3, bad_at=None):
@@ -117,3 +118,33 @@ def test_screen_refuses_files_beyond_its_row_limit_pointing_at_the_cli(client_fo
     assert r.status_code == 200  # the upload form again, the reason under the file field
     page = r.get_data(as_text=True)
     assert 'class="invalid-feedback d-block">无法导入' in page and "行数过多" in page and "命令行" in page
+
+
+def test_a_loans_history_is_imported_by_admins_only(client_for, db, users):
+    """利率调整记录 / 展期记录 (基础数据) and 核销台账 take the old system's history: admins only."""
+    from models import RateChange
+    from services.importing import import_file
+    from tests.book_factory import customer, months_ago, product
+
+    product("经营贷")
+    customer("历史甲")
+    db.session.commit()
+    start = months_ago(6)
+    loans = csv_bytes([["贷款编号", "客户名称", "贷款产品", "贷款金额", "年利率(%)", "期限(月)", "放款日"],
+                       ["DKHIST001", "历史甲", "经营贷", "60000", "10.8", "12", start.isoformat()]])
+    assert import_file("loans", loans, "loans.csv", user=users["admin"], mode="all").result.committed
+    officer = client_for("officer")
+    assert "下载模板" not in officer.get("/writeoff_book/").get_data(as_text=True)
+    for screen in ("rate_changes", "extensions", "writeoff_book"):
+        assert officer.get(f"/{screen}/import/").status_code == 403, screen
+    assert officer.get("/rate_changes/").status_code == 403
+    c = client_for("admin")
+    day = months_ago(3)
+    data = csv_bytes([["贷款编号", "生效日期", "原年利率(%)", "调整后年利率(%)", "调整原因"],
+                      ["DKHIST001", day.isoformat(), "12", "10.8", "按合同约定下调"]])
+    r = upload(c, data, name="利率调整.csv", screen="rate_changes")
+    assert r.status_code == 200 and "新增" in r.get_data(as_text=True)
+    r = c.post("/rate_changes/import/commit/", data={"token": token_of(r), "mode": "all"})
+    assert "导入完成" in r.get_data(as_text=True)
+    change = db.session.scalar(select(RateChange))
+    assert change.effective_date == day and "DKHIST001" in c.get("/rate_changes/").get_data(as_text=True)

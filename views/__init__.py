@@ -18,6 +18,7 @@ MODULES = (
     "views.queries",
     "views.basic_data",
     "views.loan_records",
+    "views.loan_history",
     "views.reversal",
     "views.system",
     "views.system_jobs",

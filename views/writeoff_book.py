@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager, undefer
 
 from admin_app import formats
 from admin_app.extensions import db
+from admin_app.import_screen import ImportMixin
 from admin_app.screens import ScreenView, loan_detail_link
 from models import LoanEntry
 from views.common import customer_name_field, loan_no_field
@@ -41,7 +42,8 @@ def _attr(name):
 FIGURES = {**{name: _attr(name) for name in AMOUNTS}, "written_off_total": written_off, "to_recover": to_recover}
 
 
-class WriteOffBookView(ScreenView):
+class WriteOffBookView(ImportMixin, ScreenView):
+    import_kind = "write_offs"  # the old system's write-offs (admins; after the loans' repayments)
     can_view_details = False
     column_list = ("loan.loan_no", "loan.customer_name", "loan.product.name", "value_date",
                    "written_off_principal", "written_off_interest", "written_off_penalty", "written_off_total",

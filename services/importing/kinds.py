@@ -686,7 +686,7 @@ class LoanHistoryKind(ImportKind):
 
 
 class RateChangeKind(LoanHistoryKind):
-    key, label, endpoint = "rate_changes", "利率调整记录", ""
+    key, label, endpoint = "rate_changes", "利率调整记录", "rate_changes"
     date_key = "effective_date"
     columns = (
         LOAN_NO,
@@ -745,7 +745,7 @@ class RateChangeKind(LoanHistoryKind):
 
 
 class ExtensionKind(LoanHistoryKind):
-    key, label, endpoint = "extensions", "展期记录", ""
+    key, label, endpoint = "extensions", "展期记录", "extensions"
     date_key = "on"
     columns = (
         LOAN_NO,
@@ -817,7 +817,7 @@ class WriteOffKind(ImportKind):
     status 已核销) with its approved 核销 record. Money after the write-off date is a recovery
     (核销后收回): import it after this file."""
 
-    key, label, endpoint = "write_offs", "核销记录", ""
+    key, label, endpoint = "write_offs", "核销记录", "writeoff_book"
     columns = (
         LOAN_NO,
         Column("on", "核销日", required=True, parse=f.day, example="2026-06-30"),
