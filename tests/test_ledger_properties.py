@@ -65,6 +65,11 @@ def loans(draw):
         elif kind == "settle":
             events.append(dict(seq=seq, kind="settle", date=day))
         elif kind == "extension":
+            # as services.loans allows: one extension, dated on or before the maturity, to a
+            # later maturity (two extensions, the second to a date before itself, made the
+            # engine and the reference disagree by a cent on a book no service can write)
+            if any(e["kind"] == "extension" for e in events) or day > ref.month_add(start, terms["term"]):
+                continue
             months = draw(st.integers(1, 12))
             maturity = ref.month_add(start, terms["term"] + months) + timedelta(days=draw(st.sampled_from([0, 0, 9])))
             events.append(dict(seq=seq, kind=kind, date=day, maturity=maturity))
