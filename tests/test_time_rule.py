@@ -44,8 +44,9 @@ def _shanghai_minute(moment: datetime) -> str:
 
 
 def _cells(html: str, after: str, rows: int = 1) -> list[str]:
-    """The times shown in the table that follows the heading `after`."""
-    part = html.split(after, 1)[1].split("</table>", 1)[0]
+    """The times shown in the table that follows the section heading `after` (the heading,
+    not the first mention: the menu names 基础数据's 利率调整记录 and 展期记录 too)."""
+    part = html.split(f'class="panel-title">{after}</h3>', 1)[1].split("</table>", 1)[0]
     return MINUTE.findall(part)
 
 
