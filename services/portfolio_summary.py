@@ -20,11 +20,12 @@ from collections import Counter
 from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import BigInteger, Integer, cast, event, func, insert, inspect, select, text
+from sqlalchemy import bindparam, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from models import Loan, PortfolioSummary
+from jobs.steps.snapshot import bucket_case
 from models.snapshot import ageing_bucket
 
 TRACKED = ("status", "five_class", "days_overdue", "outstanding_principal", "product_id", "officer_id")
@@ -41,17 +42,25 @@ def _key(values: dict) -> tuple:
             values["product_id"], values["officer_id"])
 
 
-# ---- the whole table ------------------------------------------------------------------------
-def bucket_sql(days):
-    from services.portfolio import bucket_sql as case_of
-
-    return case_of(days)
-
-
-def _bucket_sql(days: str) -> str:
-    from jobs.steps.snapshot import bucket_case
-
-    return bucket_case(days)
+# ---- the whole table, and loans changed by bulk statements ---------------------------------
+def _append_grouped(conn: Connection, sign: int, ids: list | None = None) -> int:
+    """Append the loans' figures grouped by key, with `sign`: every loan (ids None) or loans
+    `ids`. One statement for the rebuild and for the bulk paths' differences, plain SQL on the
+    columns (the migration that added the table runs it); the bucket is models.snapshot's
+    AGEING_BUCKETS through jobs.steps.snapshot.bucket_case, as the month-end snapshots use."""
+    where, params = "", {}
+    if ids is not None:
+        where, params = "WHERE id IN :ids", {"ids": ids}
+    statement = text(f"""
+        INSERT INTO portfolio_summary (status, five_class, bucket, product_id, officer_id, loans, balance_cents)
+        SELECT status, five_class, bucket, product_id, officer_id, COUNT(*) * {int(sign)},
+               CAST(SUM(ROUND(outstanding_principal * 100)) AS BIGINT) * {int(sign)}
+        FROM (SELECT status, five_class, {bucket_case('days_overdue')} AS bucket, product_id, officer_id,
+                     outstanding_principal FROM loan {where}) l
+        GROUP BY status, five_class, bucket, product_id, officer_id""")
+    if ids is not None:
+        statement = statement.bindparams(bindparam("ids", expanding=True))
+    return conn.execute(statement, params).rowcount
 
 
 def rebuild(conn: Connection) -> int:
@@ -64,30 +73,15 @@ def rebuild(conn: Connection) -> int:
     if conn.dialect.name == "postgresql":
         conn.execute(text("LOCK TABLE portfolio_summary IN EXCLUSIVE MODE"))
     conn.execute(text("DELETE FROM portfolio_summary"))
-    return conn.execute(text(f"""
-        INSERT INTO portfolio_summary (status, five_class, bucket, product_id, officer_id, loans, balance_cents)
-        SELECT status, five_class, bucket, product_id, officer_id, COUNT(*),
-               CAST(SUM(ROUND(outstanding_principal * 100)) AS BIGINT)
-        FROM (SELECT status, five_class, {_bucket_sql('days_overdue')} AS bucket, product_id, officer_id,
-                     outstanding_principal FROM loan) l
-        GROUP BY status, five_class, bucket, product_id, officer_id""")).rowcount
+    return _append_grouped(conn, +1)
 
 
-# ---- loans changed by bulk statements -------------------------------------------------------
 def add_loans(conn: Connection, ids, sign: int = 1) -> None:
     """Append the grouped figures of loans `ids` as they are now, with `sign` (+1: they are
     counted from now on; −1: they are about to change or go)."""
     ids = list(ids)
     for start in range(0, len(ids), 5000):
-        part = ids[start:start + 5000]
-        inner = select(Loan.status, Loan.five_class, Loan.product_id, Loan.officer_id, Loan.outstanding_principal,
-                       bucket_sql(Loan.days_overdue).label("bucket")).where(Loan.id.in_(part)).subquery()
-        grouped = (select(inner.c.status, inner.c.five_class, inner.c.bucket, inner.c.product_id,
-                          inner.c.officer_id, cast(func.count() * sign, Integer),
-                          cast(func.sum(func.round(inner.c.outstanding_principal * 100)) * sign, BigInteger))
-                   .group_by(inner.c.status, inner.c.five_class, inner.c.bucket, inner.c.product_id,
-                             inner.c.officer_id))
-        conn.execute(insert(PortfolioSummary).from_select(KEY_COLUMNS + ("loans", "balance_cents"), grouped))
+        _append_grouped(conn, sign, ids[start:start + 5000])
 
 
 @contextmanager
