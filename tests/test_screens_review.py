@@ -301,3 +301,24 @@ def test_home_portfolio_equals_the_loans_summed_one_by_one(app, db):
     assert [(a, n, Decimal(b)) for a, n, b in got["classes"]] == want_class
     assert got["aging"] == want_aging
     assert sum(n for _, n, _ in got["status"]) == len(loans) and sum(n for _, n in got["aging"]) > 0
+
+
+def test_home_chart_labels_never_run_into_their_bars(client_for, db):
+    """首页's ageing chart took 逾期账龄's labels (「M4–M6(91–180天)」) into a label column fixed at
+    80 px: the labels ran under the bars. Each chart's bars start past its longest label."""
+    import re
+    from datetime import date
+
+    from admin_app.seed import seed_demo
+
+    seed_demo(loans=80, seed=11, as_of=date(2025, 6, 30))
+    db.session.commit()
+    page = client_for("admin").get("/").get_data(as_text=True)
+    charts = re.findall(r'<svg class="chart bar-chart".*?</svg>', page, re.S)
+    assert len(charts) >= 5
+    for svg in charts:
+        labels = re.findall(r'<text x="0"[^>]*>([^<]*)</text>', svg)
+        starts = {float(x) for x in re.findall(r'<rect class="chart-bar" x="([\d.]+)"', svg)}
+        assert labels and len(starts) == 1
+        need = max(sum(12 if ch > "\u2e7f" else 7 for ch in label) for label in labels)
+        assert min(starts) >= need, (labels, starts)
