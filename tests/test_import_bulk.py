@@ -81,6 +81,16 @@ def stored():
             "checks": rows(ImportBalanceCheck, "loan_id")}
 
 
+def book():
+    """The products and customers files() refers to."""
+    product("经营贷")
+    product("消费贷", method="equal_principal")
+    product("周转贷", method="interest_first")
+    customer("批量甲")
+    customer("批量乙")
+    _db.session.commit()
+
+
 def run(users, bulk: bool, refresh: bool):
     loans, rates, reps = files()
     outcomes = []
@@ -92,12 +102,7 @@ def run(users, bulk: bool, refresh: bool):
 
 @pytest.mark.parametrize("refresh", [False, True])
 def test_bulk_path_stores_what_the_per_row_path_stores(db, users, refresh):
-    product("经营贷")
-    product("消费贷", method="equal_principal")
-    product("周转贷", method="interest_first")
-    customer("批量甲")
-    customer("批量乙")
-    _db.session.commit()
+    book()
     per_row_outcomes, per_row = run(users, bulk=False, refresh=refresh)
     for table in reversed(_db.metadata.sorted_tables):  # everything the imports and the daily job wrote
         if table.name in TABLES or "loan_id" in table.c:

@@ -17,7 +17,7 @@ from services.importing import FileRefused, ErrorReport, error_report, import_fi
 from services.importing.reading import open_table
 from tests.book_factory import customer, product, resident_id
 from tests.import_files import csv_bytes
-from tests.test_import_bulk import TABLES, files, stored
+from tests.test_import_bulk import TABLES, book, files, stored
 from tests.test_import_fuzz import files as fuzz_files
 
 CUSTOMER_HEAD = ["客户类型", "客户名称", "证件号码", "联系电话"]
@@ -49,15 +49,6 @@ def wipe():
     for table in reversed(_db.metadata.sorted_tables):
         if table.name in TABLES or "loan_id" in table.c:
             _db.session.execute(table.delete())
-    _db.session.commit()
-
-
-def book():
-    product("经营贷")
-    product("消费贷", method="equal_principal")
-    product("周转贷", method="interest_first")
-    customer("批量甲")
-    customer("批量乙")
     _db.session.commit()
 
 

@@ -150,15 +150,9 @@ def test_each_kind_of_business_change_keeps_the_summary_in_step(db, users):
 
 @pytest.mark.parametrize("bulk", [False, True])
 def test_imports_keep_the_summary_in_step(db, users, bulk):
-    from tests.book_factory import customer, product
-    from tests.test_import_bulk import run
+    from tests.test_import_bulk import book, run
 
-    product("经营贷")
-    product("消费贷", method="equal_principal")
-    product("周转贷", method="interest_first")
-    customer("批量甲")
-    customer("批量乙")
-    db.session.commit()
+    book()
     run(users, bulk=bulk, refresh=False)  # loans, rate changes, repayments
     db.session.commit()
     assert len(live()) > 1 and sum(n for n, _c in live().values()) == 21
