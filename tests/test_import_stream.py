@@ -15,7 +15,7 @@ from admin_app.extensions import db as _db
 from models import Customer, ImportRecord, Loan, Repayment
 from services.importing import FileRefused, ErrorReport, error_report, import_file, import_path, read_table
 from services.importing.reading import open_table
-from tests.book_factory import customer, product, resident_id
+from tests.book_factory import resident_id
 from tests.import_files import csv_bytes
 from tests.test_import_bulk import TABLES, book, files, stored
 from tests.test_import_fuzz import files as fuzz_files
